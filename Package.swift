@@ -1,0 +1,72 @@
+// swift-tools-version: 6.2
+import Foundation
+import PackageDescription
+
+/// Upcoming features turned on for every target (openapi-generator's settings loop).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+var package = Package(
+    name: "backfill-tool",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "backfill-tool", targets: ["backfill-tool"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+    ],
+    targets: [
+        .target(
+            name: "BackfillCore",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "backfill-tool",
+            dependencies: [
+                "BackfillCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "BackfillTestSupport",
+            dependencies: ["BackfillCore"]
+        ),
+        .testTarget(
+            name: "BackfillCoreTests",
+            dependencies: ["BackfillCore", "BackfillTestSupport"],
+            resources: [.copy("Resources")]
+        ),
+        .testTarget(
+            name: "BackfillToolTests",
+            dependencies: ["BackfillCore", "BackfillTestSupport"],
+            resources: [.copy("Resources"), .copy("Snapshots")]
+        ),
+    ]
+)
+
+// Benchmarks are built only on request (Hummingbird's gate), so the normal build and CI stay lean.
+if ProcessInfo.processInfo.environment["BACKFILL_BENCHMARKS"] != nil {
+    package.targets.append(
+        .executableTarget(
+            name: "backfill-bench",
+            dependencies: ["BackfillCore"],
+            path: "Benchmarks/BackfillBenchmarks"
+        )
+    )
+}
+
+for target in package.targets where target.type != .plugin {
+    target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
+}

@@ -1,0 +1,55 @@
+/// What the ledger knows about the pairs of one plan, read in one transaction: the planner's only view of it.
+package struct LedgerSnapshot: Sendable, Equatable {
+    /// The generation the snapshot was read at (saved plans remember it).
+    package var generation: Int64
+    package var pairs: [Pair: PairCoverage]
+    /// Cached listing times by unified symbol (first candle, epoch ms).
+    package var listings: [String: Int64]
+    /// Whether a ledger existed at all (a missing ledger is an empty snapshot).
+    package var exists: Bool
+
+    package init(
+        generation: Int64 = 0, pairs: [Pair: PairCoverage] = [:], listings: [String: Int64] = [:],
+        exists: Bool = false
+    ) {
+        self.generation = generation
+        self.pairs = pairs
+        self.listings = listings
+        self.exists = exists
+    }
+
+    /// The snapshot of a ledger that does not exist yet: nothing covered.
+    package static let empty = LedgerSnapshot()
+
+    package func coverage(of pair: Pair) -> PairCoverage { pairs[pair] ?? PairCoverage() }
+}
+
+/// One pair's coverage: registered files of any status, confirmed exchange gaps, and its watermark.
+package struct PairCoverage: Sendable, Equatable {
+    package var files: RangeSet
+    package var gaps: RangeSet
+    package var fileCount: Int
+    package var watermark: Int64?
+
+    package init(
+        files: RangeSet = RangeSet(), gaps: RangeSet = RangeSet(), fileCount: Int = 0,
+        watermark: Int64? = nil
+    ) {
+        self.files = files
+        self.gaps = gaps
+        self.fileCount = fileCount
+        self.watermark = watermark
+    }
+
+    /// Files ∪ gaps: what the planner never fetches again.
+    package var covered: RangeSet { files.union(gaps) }
+}
+
+/// The watermark name shared with the live ingester: `ingest:<exchange>:<unified symbol>:<timeframe>`, where the
+/// exchange is ccxt's id (`binance`, `binanceusdm`, `binancecoinm`) or `simulated`.
+package enum WatermarkName {
+    package static func make(exchange: ExchangeKind, market: MarketKind, pair: Pair) -> String {
+        let prefix = exchange == .simulated ? "simulated" : market.ccxtExchangeId
+        return "ingest:\(prefix):\(pair.symbol):\(pair.timeframe.rawValue)"
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+/// Everything `plan` does around the pure planner: load the plan file, open the ledger if there is one, ask the
+/// exchange for its clock and markets (and a listing once per pair, cached in an existing ledger), snapshot the
+/// ledger, plan.
+///
+/// It never creates a ledger or a landing directory: on a missing ledger every desired range is to be fetched.
+package struct PlanningSession: Sendable {
+    package var plan: PlanFile
+    package var planSHA256: String
+    package var source: any MarketSource
+
+    /// - Parameters:
+    ///   - plan: a loaded plan with overrides applied.
+    ///   - planSHA256: the hash of the plan file's bytes (saved plans record it).
+    ///   - source: the exchange to ask.
+    package init(plan: PlanFile, planSHA256: String, source: any MarketSource) {
+        self.plan = plan
+        self.planSHA256 = planSHA256
+        self.source = source
+    }
+
+    /// Plans against the ledger at `plan.ledger` (or an empty one if it does not exist).
+    package func run() async throws -> Plan {
+        let ledger = try Ledger.open(path: plan.ledger, create: false)
+        let now = try await source.serverTime()
+        let listed = try await source.markets()
+        var markets: [String: Market] = [:]
+        for market in listed where market.market == plan.market { markets[market.symbol] = market }
+        let pairs = plan.pairs
+        var snapshot =
+            try ledger?.snapshot(exchange: plan.exchange, market: plan.market, pairs: pairs.map(\.pair))
+            ?? .empty
+        // Listing discovery: once per symbol ever, when neither exchangeInfo nor the ledger's cache has it.
+        var discovered: [Market] = []
+        for pair in pairs {
+            let market = try Planner.resolve(pair.symbol, in: markets)
+            guard market.listedAtMs == nil, snapshot.listings[market.symbol] == nil,
+                !discovered.contains(where: { $0.symbol == market.symbol })
+            else { continue }
+            var found = market
+            found.listedAtMs = try await source.firstCandle(of: market)
+            guard let listedAt = found.listedAtMs else { throw PlanningError.listingUnknown(symbol: market.symbol) }
+            snapshot.listings[market.symbol] = listedAt
+            discovered.append(found)
+        }
+        if let ledger, !discovered.isEmpty {
+            try ledger.cacheMarkets(discovered, exchange: plan.exchange)
+            snapshot.generation = try ledger.generation()
+        }
+        return try Planner(plan: plan, markets: markets, snapshot: snapshot, nowMs: now).makePlan()
+    }
+}

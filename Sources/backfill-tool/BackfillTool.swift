@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// The `backfill-tool` command: keeps a landing area of Binance candles complete, exactly once.
+@main
+struct BackfillTool: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backfill-tool",
+        abstract: "Keep a landing area of historical Binance OHLCV candles complete, exactly once.",
+        discussion: """
+            Exit codes: 0 success or nothing to do, 2 changes pending (plan --detailed-exitcode), 1 error, \
+            64 usage error (bad flag or plan file), 75 temporary failure (safe to retry later).
+            """,
+        version: "0.1.0",
+        subcommands: [ValidateCommand.self, PlanCommand.self]
+    )
+}

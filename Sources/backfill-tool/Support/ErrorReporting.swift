@@ -1,0 +1,51 @@
+import ArgumentParser
+import BackfillCore
+import Foundation
+
+/// Maps core errors to one stderr line and an exit code (§1): 64 usage, 75 temporary, 1 anything else.
+enum ErrorReporting {
+    static let usage = ExitCode(64)
+    static let temporary = ExitCode(75)
+
+    /// Runs `body`, turning any error other than `ExitCode` into a message and the matching exit code.
+    static func run<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            let (message, code) = describe(error)
+            Output.error(message)
+            throw code
+        }
+    }
+
+    static func describe(_ error: any Error) -> (String, ExitCode) {
+        switch error {
+        case let error as PlanFileError: (error.description, usage)
+        case let error as LedgerError: (error.description, .failure)
+        case let error as MarketSources.Failure: (error.description, .failure)
+        case let error as PlanningError: (error.description, .failure)
+        default: (String(describing: error), .failure)
+        }
+    }
+}
+
+/// stdout for results, stderr for everything a person reads while it runs.
+enum Output {
+    static func result(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    static func result(_ data: Data) {
+        FileHandle.standardOutput.write(data)
+    }
+
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    }
+
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data("\(message)\n".utf8))
+    }
+}
