@@ -45,13 +45,12 @@ var package = Package(
         ),
         .testTarget(
             name: "BackfillCoreTests",
-            dependencies: ["BackfillCore", "BackfillTestSupport"],
-            resources: [.copy("Resources")]
+            dependencies: ["BackfillCore", "BackfillTestSupport"]
         ),
         .testTarget(
             name: "BackfillToolTests",
             dependencies: ["BackfillCore", "BackfillTestSupport"],
-            resources: [.copy("Resources"), .copy("Snapshots")]
+            exclude: ["Fixtures", "Snapshots"]
         ),
     ]
 )

@@ -167,7 +167,8 @@ private struct Walker {
         }
         guard !sequence.isEmpty else { throw fail(node, "'targets' is empty: list at least one target") }
         var targets: [PlanTarget] = []
-        var seen: [Pair: SourceLocation] = [:]
+        // Where each pair was first listed: its symbol's and its timeframe's locations.
+        var seen: [Pair: (symbol: SourceLocation, timeframe: SourceLocation)] = [:]
         for item in sequence {
             var target = PlanTarget(location: location(item), symbols: [], timeframes: [])
             for (key, value) in try mapping(
@@ -192,11 +193,15 @@ private struct Walker {
                 for timeframe in target.timeframes {
                     let pair = Pair(symbol: symbol.value, timeframe: timeframe.value)
                     if let first = seen[pair] {
+                        // A repeated timeframe under the same symbol entry is blamed on the timeframe, otherwise
+                        // on the repeated symbol.
+                        let sameEntry = first.symbol == symbol.location
+                        let culprit = sameEntry ? timeframe.location : symbol.location
+                        let previous = sameEntry ? first.timeframe : first.symbol
                         throw PlanFileError(
-                            at: symbol.location,
-                            "duplicate pair \(pair) (already listed at line \(first.line))")
+                            at: culprit, "duplicate pair \(pair) (already listed at line \(previous.line))")
                     }
-                    seen[pair] = symbol.location
+                    seen[pair] = (symbol.location, timeframe.location)
                 }
             }
             targets.append(target)

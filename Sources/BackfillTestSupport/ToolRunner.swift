@@ -1,0 +1,75 @@
+import Foundation
+
+/// Runs the built `backfill-tool` binary (argument-parser's end-to-end pattern): arguments in, exit code and
+/// both output streams out.
+public struct ToolRunner: Sendable {
+    public struct Result: Sendable {
+        public var exitCode: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// The directory holding the built products (`.build/debug` or `.build/release`).
+    public static var productsDirectory: URL {
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = executable.deletingLastPathComponent()
+        // On macOS the test binary sits inside an .xctest bundle.
+        while directory.pathExtension == "xctest" || directory.lastPathComponent == "MacOS"
+            || directory.lastPathComponent == "Contents"
+        {
+            directory.deleteLastPathComponent()
+        }
+        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("backfill-tool").path) {
+            return directory
+        }
+        return Bundle.main.bundleURL
+    }
+
+    public var executable: URL
+    public var environment: [String: String]
+
+    public init(product: String = "backfill-tool", environment: [String: String] = [:]) {
+        executable = Self.productsDirectory.appendingPathComponent(product)
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        self.environment = env
+    }
+
+    /// Runs the tool in `directory` and waits for it.
+    public func run(_ arguments: [String], in directory: String) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Read both pipes concurrently with the process so a full pipe never blocks it.
+        let outData = Locked(Data())
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            outData.set(out.fileHandleForReading.readDataToEndOfFile())
+            group.leave()
+        }
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return Result(
+            exitCode: process.terminationStatus, stdout: String(decoding: outData.get(), as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+/// A tiny lock-protected box.
+final class Locked<Value: Sendable>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func get() -> Value { lock.withLock { value } }
+    func set(_ newValue: Value) { lock.withLock { value = newValue } }
+}
