@@ -10,6 +10,6 @@ swift = ('// Generated from schema/ledger.sql by Scripts/sync-schema.sh; LedgerS
          '    /// The newest schema version this build knows.\n'
          '    package static let currentVersion = 1\n\n'
          '    /// Migration `v1`: the text of `schema/ledger.sql`.\n'
-         '    package static let v1 = #"""\n' + body + '"""#\n}\n')
+         '    package static let v1 = #"""\n' + body + '\n"""#\n}\n')
 open('Sources/BackfillCore/Ledger/LedgerSchema.swift', 'w').write(swift)
 PY

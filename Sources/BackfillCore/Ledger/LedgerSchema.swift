@@ -192,5 +192,6 @@ package enum LedgerSchema {
         BEGIN
             UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
         END;
+
         """#
 }

@@ -1,0 +1,232 @@
+import BackfillTestSupport
+import Foundation
+import GRDB
+import Testing
+
+@testable import BackfillCore
+
+func sampleFile(_ n: Int, symbol: String = "BTC/USDT", timeframe: Timeframe = .h1, start: Int64? = nil,
+                candles: Int64 = 10) -> NewFile {
+    let lower = start ?? utc(2024, 1, 1) + Int64(n) * candles * Timeframe.hourMs
+    let range = TimeRange(uncheckedLower: lower, upper: lower + candles * (timeframe.fixedDurationMs ?? 1))
+    let hex = String(n, radix: 16)
+    return NewFile(
+        sha256: String(repeating: "0", count: 64 - hex.count) + hex,
+        path: LandingPath.relativePath(
+            exchange: .binance, market: .spot, symbolId: symbol.replacingOccurrences(of: "/", with: ""),
+            timeframe: timeframe, range: range),
+        exchange: .binance, market: .spot, symbol: symbol, symbolId: symbol.replacingOccurrences(of: "/", with: ""),
+        timeframe: timeframe, range: range, rows: Int(candles), bytes: 100, source: .rest)
+}
+
+struct LedgerTests {
+    @Test func schemaFileAndMigrationAreIdentical() throws {
+        let sql = try String(contentsOf: repositoryRoot.appendingPathComponent("schema/ledger.sql"), encoding: .utf8)
+        #expect(sql == LedgerSchema.v1, "run Scripts/sync-schema.sh after editing schema/ledger.sql")
+    }
+
+    @Test func openCreatesWALLedgerWithParentsOnlyWhenAsked() throws {
+        let dir = try TemporaryDirectory("ledger")
+        let path = dir.path("a/b/manifest.sqlite")
+        #expect(try Ledger.open(path: path, create: false) == nil)
+        #expect(!FileManager.default.fileExists(atPath: dir.path("a")))
+        let ledger = try #require(try Ledger.open(path: path, create: true))
+        let mode = try ledger.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(mode == "wal")
+        let fk = try ledger.writer.read { db in try Int.fetchOne(db, sql: "PRAGMA foreign_keys") }
+        #expect(fk == 1)
+        #expect(try ledger.generation() == 0)
+        let tables = try ledger.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        }
+        for table in ["exchange_gaps", "files", "locks", "markets", "meta", "runs", "status_events", "watermarks"] {
+            #expect(tables.contains(table), "\(table)")
+        }
+    }
+
+    @Test func reopeningAMigratedLedgerKeepsItsData() throws {
+        let dir = try TemporaryDirectory("ledger")
+        let path = dir.path("m.sqlite")
+        do {
+            let ledger = try #require(try Ledger.open(path: path, create: true))
+            try ledger.register(sampleFile(1), actor: "test")
+        }
+        let again = try #require(try Ledger.open(path: path, create: false))
+        #expect(try again.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM files") } == 1)
+        #expect(try again.generation() == 1)
+    }
+
+    @Test func aNewerLedgerIsRefused() throws {
+        let dir = try TemporaryDirectory("ledger")
+        let path = dir.path("m.sqlite")
+        do {
+            let ledger = try #require(try Ledger.open(path: path, create: true))
+            try ledger.writer.write { db in
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v2')")
+            }
+        }
+        #expect(throws: LedgerError.newerSchema(path: path, unknownMigration: "v2")) {
+            try Ledger.open(path: path, create: false)
+        }
+    }
+
+    @Test func aCorruptLedgerIsRefusedWithAClearError() throws {
+        let dir = try TemporaryDirectory("ledger")
+        let path = try dir.write(String(repeating: "not a database ", count: 400), to: "m.sqlite")
+        #expect(throws: LedgerError.notADatabase(path: path)) { try Ledger.open(path: path, create: false) }
+    }
+
+    @Test func constraintsLiveInTheSchema() throws {
+        let ledger = try Ledger.inMemory()
+        try ledger.register(sampleFile(1), actor: "test")
+        let bad: [String] = [
+            // duplicate content key
+            "INSERT INTO files (sha256, path, symbol, symbol_id, timeframe, t_start, t_end) VALUES ('\(sampleFile(1).sha256)', 'x.csv', 'A/B', 'AB', '1m', 0, 60000)",
+            // absolute and escaping paths
+            "INSERT INTO files (sha256, path, symbol, symbol_id, timeframe, t_start, t_end) VALUES ('\(sampleFile(2).sha256)', '/etc/x.csv', 'A/B', 'AB', '1m', 0, 60000)",
+            "INSERT INTO files (sha256, path, symbol, symbol_id, timeframe, t_start, t_end) VALUES ('\(sampleFile(2).sha256)', 'a/../../x.csv', 'A/B', 'AB', '1m', 0, 60000)",
+            // empty range, bad timeframe, bad status, bad hash
+            "INSERT INTO files (sha256, path, symbol, symbol_id, timeframe, t_start, t_end) VALUES ('\(sampleFile(2).sha256)', 'y.csv', 'A/B', 'AB', '1m', 60000, 60000)",
+            "INSERT INTO files (sha256, path, symbol, symbol_id, timeframe, t_start, t_end) VALUES ('\(sampleFile(2).sha256)', 'y.csv', 'A/B', 'AB', '2m', 0, 60000)",
+            "INSERT INTO files (sha256, path, symbol, symbol_id, timeframe, t_start, t_end, status) VALUES ('\(sampleFile(2).sha256)', 'y.csv', 'A/B', 'AB', '1m', 0, 60000, 'new')",
+            "INSERT INTO files (sha256, path, symbol, symbol_id, timeframe, t_start, t_end) VALUES ('XYZ', 'y.csv', 'A/B', 'AB', '1m', 0, 60000)",
+            // processing without a lease
+            "INSERT INTO files (sha256, path, symbol, symbol_id, timeframe, t_start, t_end, status) VALUES ('\(sampleFile(2).sha256)', 'y.csv', 'A/B', 'AB', '1m', 0, 60000, 'processing')",
+            // rows are never deleted, ranges never change, events are append-only
+            "DELETE FROM files",
+            "UPDATE files SET t_end = t_end + 1",
+            "UPDATE status_events SET to_status = 'processed'",
+            "DELETE FROM status_events",
+            "INSERT INTO watermarks (name, value_ms) VALUES ('bogus', 1)",
+        ]
+        for sql in bad {
+            #expect(throws: DatabaseError.self, "\(sql)") { try ledger.writer.write { db in try db.execute(sql: sql) } }
+        }
+        #expect(try ledger.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM files") } == 1)
+    }
+
+    /// Every (from, to) pair: allowed exactly when §6.2 allows it, through the API and through raw SQL alike.
+    @Test(arguments: FileStatus.allCases, FileStatus.allCases)
+    func statusTransitions(from: FileStatus, to: FileStatus) throws {
+        guard from != to else { return }
+        for viaSQL in [false, true] {
+            let ledger = try Ledger.inMemory()
+            let id = try ledger.register(sampleFile(7), actor: "test")
+            try moveTo(from, ledger: ledger, id: id)
+            let lease = (owner: "trainer", expiresAt: Int64(9_999_999_999_999))
+            let attempt = {
+                if viaSQL {
+                    try ledger.writer.write { db in
+                        try db.execute(
+                            sql: """
+                                UPDATE files SET status = ?, lease_owner = ?, lease_expires_at = ?, updated_by = 'sql'
+                                WHERE id = ?
+                                """,
+                            arguments: [
+                                to.rawValue, to == .processing ? "trainer" : nil,
+                                to == .processing ? lease.expiresAt : nil, id,
+                            ])
+                    }
+                } else {
+                    try ledger.transition(fileId: id, to: to, actor: "test", lease: to == .processing ? lease : nil)
+                }
+            }
+            if from.canTransition(to: to) {
+                try attempt()
+                let status = try ledger.writer.read { db in
+                    try String.fetchOne(db, sql: "SELECT status FROM files WHERE id = ?", arguments: [id])
+                }
+                #expect(status == to.rawValue)
+                let last = try ledger.writer.read { db in
+                    try Row.fetchOne(
+                        db, sql: "SELECT from_status, to_status FROM status_events ORDER BY id DESC LIMIT 1")
+                }
+                #expect(last?[0] == from.rawValue)
+                #expect(last?[1] == to.rawValue)
+            } else {
+                #expect(throws: (any Error).self, "\(from) → \(to) via SQL: \(viaSQL)") { try attempt() }
+            }
+        }
+        #expect(
+            [FileStatus.downloaded, .processing, .processed, .deleted].filter { $0.canTransition(to: .deleted) }.count
+                == 3)
+    }
+
+    func moveTo(_ status: FileStatus, ledger: Ledger, id: Int64) throws {
+        let lease = (owner: "trainer", expiresAt: Int64(9_999_999_999_999))
+        switch status {
+        case .downloaded: break
+        case .processing: try ledger.transition(fileId: id, to: .processing, actor: "t", lease: lease)
+        case .processed:
+            try ledger.transition(fileId: id, to: .processing, actor: "t", lease: lease)
+            try ledger.transition(fileId: id, to: .processed, actor: "t")
+        case .deleted: try ledger.transition(fileId: id, to: .deleted, actor: "t", reason: "consumed")
+        }
+    }
+
+    @Test func generationCountsEveryCoverageChange() throws {
+        let ledger = try Ledger.inMemory()
+        #expect(try ledger.generation() == 0)
+        let id = try ledger.register(sampleFile(1), actor: "t")
+        #expect(try ledger.generation() == 1)
+        try ledger.transition(fileId: id, to: .deleted, actor: "t")
+        #expect(try ledger.generation() == 2)
+        try ledger.recordGap(
+            exchange: .binance, market: .spot, pair: Pair(symbol: "BTC/USDT", timeframe: .h1),
+            range: TimeRange(uncheckedLower: 0, upper: 3_600_000))
+        #expect(try ledger.generation() == 3)
+        try ledger.advanceWatermark("ingest:binance:BTC/USDT:1h", to: 100, actor: "t")
+        #expect(try ledger.generation() == 4)
+        // Markets cache is not coverage.
+        try ledger.cacheMarkets(
+            [Market(symbol: "BTC/USDT", symbolId: "BTCUSDT", market: .spot, status: "TRADING", listedAtMs: 5)],
+            exchange: .binance)
+        #expect(try ledger.generation() == 4)
+    }
+
+    @Test func watermarksNeverMoveBackwards() throws {
+        let ledger = try Ledger.inMemory()
+        let name = "ingest:binance:BTC/USDT:1m"
+        #expect(try ledger.advanceWatermark(name, to: 1000, actor: "t") == 1000)
+        #expect(try ledger.advanceWatermark(name, to: 500, actor: "t") == 1000)
+        #expect(try ledger.advanceWatermark(name, to: 2000, actor: "t") == 2000)
+        #expect(throws: DatabaseError.self) {
+            try ledger.writer.write { db in
+                try db.execute(sql: "UPDATE watermarks SET value_ms = 1 WHERE name = ?", arguments: [name])
+            }
+        }
+    }
+
+    @Test func marketsCacheKeepsTheFirstListingSeen() throws {
+        let ledger = try Ledger.inMemory()
+        let btc = Market(symbol: "BTC/USDT", symbolId: "BTCUSDT", market: .spot, status: "TRADING", listedAtMs: 10)
+        try ledger.cacheMarkets([btc], exchange: .binance)
+        var later = btc
+        later.listedAtMs = 99
+        later.status = "BREAK"
+        try ledger.cacheMarkets([later], exchange: .binance)
+        let cached = try ledger.cachedMarkets(exchange: .binance, market: .spot)
+        #expect(cached.count == 1)
+        #expect(cached.first?.listedAtMs == 10)
+        #expect(cached.first?.status == "BREAK")
+    }
+
+    @Test func snapshotReadsCoverageGapsWatermarkAndListings() throws {
+        let ledger = try Ledger.inMemory()
+        let pair = Pair(symbol: "BTC/USDT", timeframe: .h1)
+        try ledger.register((0..<5).map { sampleFile($0) }, actor: "t")
+        try ledger.register(sampleFile(99, symbol: "ETH/USDT"), actor: "t")
+        try ledger.recordGap(
+            exchange: .binance, market: .spot, pair: pair,
+            range: TimeRange(uncheckedLower: utc(2023, 1, 1), upper: utc(2023, 1, 2)))
+        try ledger.advanceWatermark("ingest:binance:BTC/USDT:1h", to: utc(2024, 1, 3, 2), actor: "t")
+        let snapshot = try ledger.snapshot(exchange: .binance, market: .spot, pairs: [pair])
+        let coverage = snapshot.coverage(of: pair)
+        #expect(coverage.fileCount == 5)
+        #expect(coverage.files.runs == [TimeRange(uncheckedLower: utc(2024, 1, 1), upper: utc(2024, 1, 3, 2))])
+        #expect(coverage.gaps.runs == [TimeRange(uncheckedLower: utc(2023, 1, 1), upper: utc(2023, 1, 2))])
+        #expect(coverage.watermark == utc(2024, 1, 3, 2))
+        #expect(snapshot.generation == 8)
+        #expect(snapshot.exists)
+    }
+}
