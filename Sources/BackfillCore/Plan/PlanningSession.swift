@@ -22,12 +22,14 @@ package struct PlanningSession: Sendable {
 
     /// Plans against the ledger at `plan.ledger` (or an empty one if it does not exist).
     package func run() async throws -> Plan {
-        let ledger = try Ledger.open(path: plan.ledger, create: false)
         let now = try await source.serverTime()
         let listed = try await source.markets()
         var markets: [String: Market] = [:]
         for market in listed where market.market == plan.market { markets[market.symbol] = market }
         let pairs = plan.pairs
+        // Every symbol is resolved before the ledger is even opened: a bad plan leaves no trace.
+        for pair in pairs { _ = try Planner.resolve(pair.symbol, in: markets) }
+        let ledger = try Ledger.open(path: plan.ledger, create: false)
         var snapshot =
             try ledger?.snapshot(exchange: plan.exchange, market: plan.market, pairs: pairs.map(\.pair))
             ?? .empty

@@ -16,9 +16,20 @@ package enum Bound: Sendable, Hashable, CustomStringConvertible {
         case .earliest: "earliest"
         case .watermark: "watermark"
         case .now: "now"
-        case .absolute(let ms): "\(ms)"
-        case .relative(let ms): "now\(ms)ms"
+        case .absolute(let ms): ISO8601Instant.format(ms)
+        case .relative(let ms): Self.formatOffset(ms)
         }
+    }
+
+    /// `-90d`, `-12h`, `-30m`, `-45s` or milliseconds: the largest unit that divides the offset.
+    static func formatOffset(_ ms: Int64) -> String {
+        for (unit, size) in [
+            ("w", 7 * Timeframe.dayMs), ("d", Timeframe.dayMs), ("h", Timeframe.hourMs),
+            ("m", Timeframe.minuteMs), ("s", Timeframe.secondMs),
+        ] where ms % size == 0 {
+            return "\(ms / size)\(unit)"
+        }
+        return "\(ms)ms"
     }
 
     /// Parses a bound; returns `nil` with no side effect when `text` is not one.

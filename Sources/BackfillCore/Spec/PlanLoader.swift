@@ -80,7 +80,7 @@ private struct Walker {
             let key = duplicates.first ?? "?"
             return PlanFileError(
                 at: SourceLocation(file: path, line: context.mark.line, column: context.mark.column),
-                "duplicate key '\(key)'")
+                "key '\(key)' is defined more than once")
         case .reader(let problem, _, _, _):
             return PlanFileError(file: path, "invalid YAML: \(clean(problem))")
         default:

@@ -5,8 +5,10 @@ import Testing
 
 @testable import BackfillCore
 
-func sampleFile(_ n: Int, symbol: String = "BTC/USDT", timeframe: Timeframe = .h1, start: Int64? = nil,
-                candles: Int64 = 10) -> NewFile {
+func sampleFile(
+    _ n: Int, symbol: String = "BTC/USDT", timeframe: Timeframe = .h1, start: Int64? = nil,
+    candles: Int64 = 10
+) -> NewFile {
     let lower = start ?? utc(2024, 1, 1) + Int64(n) * candles * Timeframe.hourMs
     let range = TimeRange(uncheckedLower: lower, upper: lower + candles * (timeframe.fixedDurationMs ?? 1))
     let hex = String(n, radix: 16)

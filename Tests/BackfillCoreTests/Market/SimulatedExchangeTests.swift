@@ -33,8 +33,10 @@ struct SimulatedExchangeTests {
     }
 
     @Test func deterministic() {
-        let a = exchange.klines(btc, .m1, startTime: utc(2023, 5, 1), endTime: nil, limit: 1000, serverTime: utc(2024, 1, 1))
-        let b = exchange.klines(btc, .m1, startTime: utc(2023, 5, 1), endTime: nil, limit: 1000, serverTime: utc(2024, 1, 1))
+        let a = exchange.klines(
+            btc, .m1, startTime: utc(2023, 5, 1), endTime: nil, limit: 1000, serverTime: utc(2024, 1, 1))
+        let b = exchange.klines(
+            btc, .m1, startTime: utc(2023, 5, 1), endTime: nil, limit: 1000, serverTime: utc(2024, 1, 1))
         #expect(a == b)
         #expect(a.count == 1000)
     }
@@ -52,16 +54,19 @@ struct SimulatedExchangeTests {
         let minutes = exchange.klines(
             btc, .m1, startTime: utc(2018, 2, 8, 0, 10), endTime: utc(2018, 2, 9, 10, 5), limit: 1000,
             serverTime: utc(2024, 1, 1))
-        #expect(minutes.map(\.openTime) == (0..<5).map { utc(2018, 2, 8, 0, 10) + $0 * 60_000 } + (0...5).map {
-            utc(2018, 2, 9, 10) + $0 * 60_000
-        })
+        #expect(
+            minutes.map(\.openTime) == (0..<5).map { utc(2018, 2, 8, 0, 10) + $0 * 60_000 }
+                + (0...5).map {
+                    utc(2018, 2, 9, 10) + $0 * 60_000
+                })
         #expect(exchange.hasCandle(btc, .w1, openTime: utc(2018, 2, 5)))
         #expect(exchange.hasCandle(btc, .d1, openTime: utc(2018, 2, 8)))
         #expect(!exchange.hasCandle(btc, .h1, openTime: utc(2018, 2, 8, 12)))
     }
 
     @Test func zeroVolumeFlatCandlesExist() {
-        let rows = exchange.klines(btc, .m1, startTime: utc(2024, 1, 1), endTime: nil, limit: 1000, serverTime: utc(2025, 1, 1))
+        let rows = exchange.klines(
+            btc, .m1, startTime: utc(2024, 1, 1), endTime: nil, limit: 1000, serverTime: utc(2025, 1, 1))
         let flat = rows.filter { $0.volume == "0.00000000" }
         #expect(!flat.isEmpty)
         for row in flat {
@@ -72,14 +77,16 @@ struct SimulatedExchangeTests {
 
     @Test func delistedSymbolStopsAndOpenCandleIsPartial() {
         let luna = exchange.instrument(.spot, symbolId: "LUNAUSDT")!
-        let after = exchange.klines(luna, .h1, startTime: luna.delistedAtMs!, endTime: nil, limit: 10, serverTime: utc(2024, 1, 1))
+        let after = exchange.klines(
+            luna, .h1, startTime: luna.delistedAtMs!, endTime: nil, limit: 10, serverTime: utc(2024, 1, 1))
         #expect(after.isEmpty)
         let now = utc(2024, 3, 1, 10, 30)
         let rows = exchange.klines(btc, .h1, startTime: utc(2024, 3, 1, 8), endTime: nil, limit: 10, serverTime: now)
         #expect(rows.map(\.openTime) == [utc(2024, 3, 1, 8), utc(2024, 3, 1, 9), utc(2024, 3, 1, 10)])
         let open = rows[2]
         #expect(open.closeTime >= now)
-        let later = exchange.klines(btc, .h1, startTime: utc(2024, 3, 1, 10), endTime: nil, limit: 1, serverTime: utc(2024, 3, 2))
+        let later = exchange.klines(
+            btc, .h1, startTime: utc(2024, 3, 1, 10), endTime: nil, limit: 1, serverTime: utc(2024, 3, 2))
         #expect(later.first?.close != open.close || later.first?.volume == "0.00000000")
     }
 }

@@ -11,7 +11,9 @@ struct PlannerTests {
         return try Planner(plan: file, markets: markets, snapshot: snapshot, nowMs: now).makePlan()
     }
 
-    func yaml(_ timeframe: String = "1h", start: String = "2024-01-01", end: String = "2024-03-01", limit: Int = 1000)
+    func yaml(
+        _ timeframe: String = "1h", start: String = "2024-01-01", end: String = "2024-03-01", limit: Int = 1000
+    )
         -> String
     {
         """
@@ -36,7 +38,9 @@ struct PlannerTests {
             #expect(chunk.lowerBound % (1000 * Timeframe.hourMs) == 0)
             #expect(task.range.upperBound <= chunk.upperBound)
             #expect(task.candles <= 1000)
-            #expect(task.path == "simulated/spot/BTCUSDT/1h/BTCUSDT__1h__\(task.range.lowerBound)_\(task.range.upperBound).csv")
+            #expect(
+                task.path
+                    == "simulated/spot/BTCUSDT/1h/BTCUSDT__1h__\(task.range.lowerBound)_\(task.range.upperBound).csv")
         }
         for (a, b) in zip(tasks, tasks.dropFirst()) { #expect(a.range.upperBound == b.range.lowerBound) }
     }
@@ -122,8 +126,11 @@ struct PlannerTests {
               - symbols: [BTC/USDC]
                 timeframes: [1h]
             """
-        #expect(throws: PlanFileError(at: SourceLocation(file: "p.yaml", line: 4, column: 15),
-            "unknown symbol 'BTC/USDC' on this exchange (nearest: BTC/USDT, BNB/USDT, ETH/USDT)")) {
+        #expect(
+            throws: PlanFileError(
+                at: SourceLocation(file: "p.yaml", line: 4, column: 15),
+                "unknown symbol 'BTC/USDC' on this exchange (nearest: BTC/USDT, BNB/USDT, ETH/USDT)")
+        ) {
             try plan(text)
         }
     }
@@ -147,14 +154,17 @@ struct PlannerTests {
         let small = Int64(futures.tasks.filter { $0.candles < 100 }.count)
         let expectedWeight = Int64(futures.summary.requests) * 2 - small
         #expect(futures.summary.weight == expectedWeight)
-        #expect(PlanRenderer.summaryLine(spot.summary)
-            == "Plan: 2 chunks to fetch (1440 candles, ~2 requests, ~4 weight), 0 duplicates to delete, 0 drift findings.")
+        #expect(
+            PlanRenderer.summaryLine(spot.summary)
+                == "Plan: 2 chunks to fetch (1440 candles, ~2 requests, ~4 weight), 0 duplicates to delete, 0 drift findings."
+        )
     }
 
     @Test(arguments: Timeframe.allCases)
     func tasksTileTheDesiredRangeOnEveryTimeframe(timeframe: Timeframe) throws {
         let long = timeframe.nominalDurationMs >= Timeframe.dayMs
-        let plan = try plan(yaml(timeframe.rawValue, start: long ? "2021-01-01" : "2024-01-01", end: "2024-01-03", limit: 7))
+        let plan = try plan(
+            yaml(timeframe.rawValue, start: long ? "2021-01-01" : "2024-01-01", end: "2024-01-03", limit: 7))
         let pairPlan = plan.pairs[0]
         let desired = try #require(pairPlan.desired)
         #expect(plan.tasks.reduce(0) { $0 + $1.candles } == pairPlan.desiredCandles)

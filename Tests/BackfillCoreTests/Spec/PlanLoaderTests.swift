@@ -102,14 +102,16 @@ struct PlanLoaderTests {
         #expect(throws: EnvironmentSubstitution.Failure.malformed("unterminated '${' in '${A'")) {
             try EnvironmentSubstitution.expand("${A", environment: env)
         }
-        let plan = try parse("version: 1\nlanding: ${HOME_DATA}/incoming\ntargets: [{symbols: [BTC/USDT], timeframes: [1m]}]")
+        let plan = try parse(
+            "version: 1\nlanding: ${HOME_DATA}/incoming\ntargets: [{symbols: [BTC/USDT], timeframes: [1m]}]")
         #expect(plan.landing == "/srv/data/incoming")
     }
 
     @Test func errorsNameFileLineAndColumn() {
         #expect(
             failure("version: 1\ntargets:\n  - symbols: [BTC/USDT]\n    timeframes: [1m]\n    colour: red\n")
-                == "p.yaml:5:5: unknown key 'colour' in target (expected one of: symbols, timeframes, start, end, batch_limit)")
+                == "p.yaml:5:5: unknown key 'colour' in target (expected one of: symbols, timeframes, start, end, batch_limit)"
+        )
         #expect(
             failure("version: 1\ntargets:\n  - symbols: [BTC/USDT]\n    timeframes: [1m, 1m]\n")
                 == "p.yaml:4:22: duplicate pair BTC/USDT 1m (already listed at line 4)")
