@@ -4,7 +4,11 @@ import Testing
 
 struct SimulatedExchangeTests {
     let exchange = SimulatedExchange()
-    var btc: SimulatedExchange.Instrument { exchange.instrument(.spot, symbolId: "BTCUSDT")! }
+    let btc: SimulatedExchange.Instrument
+
+    init() throws {
+        btc = try #require(SimulatedExchange().instrument(.spot, symbolId: "BTCUSDT"))
+    }
 
     @Test func listsEveryMarketFamilyWithListings() {
         #expect(exchange.markets(.spot).contains { $0.symbol == "BTC/USDT" && $0.symbolId == "BTCUSDT" })
