@@ -173,3 +173,10 @@ extension Ledger {
         }
     }
 }
+
+extension Ledger {
+    /// The number of registered files (any status).
+    package func fileCount() throws -> Int {
+        try writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM files") ?? 0 }
+    }
+}

@@ -41,8 +41,9 @@ struct PlanSchemaTests {
         #expect(strings(object("properties", "exchange")["enum"]) == ExchangeKind.allCases.map(\.rawValue))
         #expect(strings(object("properties", "market")["enum"]) == MarketKind.allCases.map(\.rawValue))
         #expect(strings(object("properties", "columns")["enum"]) == ColumnSet.allCases.map(\.rawValue))
-        #expect(strings(object("$defs", "target", "properties", "timeframes", "items")["enum"])
-            == Timeframe.allCases.map(\.rawValue))
+        #expect(
+            strings(object("$defs", "target", "properties", "timeframes", "items")["enum"])
+                == Timeframe.allCases.map(\.rawValue))
         #expect(object("properties", "version")["const"] as? Int == 1)
     }
 

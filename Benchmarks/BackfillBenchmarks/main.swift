@@ -1,0 +1,139 @@
+import BackfillCore
+import Foundation
+
+// Benchmarks, built only with BACKFILL_BENCHMARKS=1 (see BENCHMARKS.md):
+//
+//   BACKFILL_BENCHMARKS=1 swift build -c release
+//   .build/release/backfill-bench plan [--files 1000000] [--runs 5] [--dir DIR]
+//
+// `plan` builds a ledger of N registered files (16 simulated spot pairs, one-hour files, a hole every 5000 files),
+// then times the real `backfill-tool plan` binary on it, end to end (process start, plan load, ledger snapshot,
+// planning, rendering), and the in-process planner alone.
+
+struct Arguments {
+    var command = "plan"
+    var files = 1_000_000
+    var runs = 5
+    var dir: String?
+
+    init(_ argv: [String]) {
+        var rest = argv.dropFirst()
+        if let first = rest.first, !first.hasPrefix("--") {
+            command = first
+            rest = rest.dropFirst()
+        }
+        while let flag = rest.popFirst() {
+            let value = rest.popFirst() ?? ""
+            switch flag {
+            case "--files": files = Int(value) ?? files
+            case "--runs": runs = Int(value) ?? runs
+            case "--dir": dir = value
+            default:
+                FileHandle.standardError.write(Data("unknown flag \(flag)\n".utf8))
+                exit(64)
+            }
+        }
+    }
+}
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+func benchmarkPlan(_ args: Arguments) async throws {
+    let dir = args.dir ?? NSTemporaryDirectory() + "backfill-bench-\(ProcessInfo.processInfo.processIdentifier)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let ledgerPath = dir + "/manifest.sqlite"
+    let symbols = SimulatedExchange().markets(.spot).prefix(8)
+    let timeframes: [Timeframe] = [.m1, .m3]
+    let pairs = symbols.flatMap { market in timeframes.map { (market, $0) } }
+    let perPair = args.files / pairs.count
+    let origin = CivilDate(year: 2017, month: 9, day: 1).epochMs
+    let now = CivilDate(year: 2025, month: 1, day: 1).epochMs
+
+    if !FileManager.default.fileExists(atPath: ledgerPath) {
+        guard let ledger = try Ledger.open(path: ledgerPath, create: true) else { fatalError("cannot create ledger") }
+        let build = try seconds {
+            var serial = 0
+            for (market, timeframe) in pairs {
+                let files = (0..<perPair).lazy.filter { $0 % 5000 != 4999 }.map { i -> NewFile in
+                    serial += 1
+                    let lower = origin + Int64(i) * Timeframe.hourMs
+                    let range = TimeRange(uncheckedLower: lower, upper: lower + Timeframe.hourMs)
+                    let hex = String(serial, radix: 16)
+                    return NewFile(
+                        sha256: String(repeating: "0", count: 64 - hex.count) + hex,
+                        path: LandingPath.relativePath(
+                            exchange: .simulated, market: .spot, symbolId: market.symbolId, timeframe: timeframe,
+                            range: range),
+                        exchange: .simulated, market: .spot, symbol: market.symbol, symbolId: market.symbolId,
+                        timeframe: timeframe, range: range, rows: 60, bytes: 4000, source: .rest)
+                }
+                try ledger.register(files, actor: "bench")
+            }
+        }
+        let count = try ledger.fileCount()
+        print("built ledger: \(count) files in \(String(format: "%.1f", build)) s")
+    }
+    let targets = symbols.map { "  - symbols: [\($0.symbol)]\n    timeframes: [1m, 3m]\n" }.joined()
+    let yaml = """
+        version: 1
+        exchange: simulated
+        landing: \(dir)/incoming
+        ledger: \(ledgerPath)
+        defaults:
+          start: 2017-09-01
+          end: 2025-01-01
+        targets:
+        \(targets)
+        """
+    let planPath = dir + "/bench.yaml"
+    try yaml.write(toFile: planPath, atomically: true, encoding: .utf8)
+
+    // In-process: load + snapshot + plan.
+    let plan = try PlanLoader(environment: [:]).load(path: planPath)
+    var inProcess: [Double] = []
+    var taskCount = 0
+    for _ in 0..<args.runs {
+        let session = PlanningSession(
+            plan: plan, planSHA256: "", source: SimulatedMarketSource(market: .spot, frozenNowMs: now))
+        var result: Plan?
+        let start = DispatchTime.now().uptimeNanoseconds
+        result = try await session.run()
+        inProcess.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        taskCount = result?.tasks.count ?? 0
+    }
+
+    // End to end: the release binary beside this one.
+    let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("backfill-tool")
+    var endToEnd: [Double] = []
+    for _ in 0..<args.runs {
+        let process = Process()
+        process.executableURL = tool
+        process.arguments = ["plan", planPath, "--now-ms", String(now)]
+        process.standardOutput = FileHandle.nullDevice
+        let elapsed = try seconds {
+            try process.run()
+            process.waitUntilExit()
+        }
+        guard process.terminationStatus == 0 else { fatalError("plan exited \(process.terminationStatus)") }
+        endToEnd.append(elapsed)
+    }
+    let fmt = { (v: Double) in String(format: "%.3f", v) }
+    print("plan on \(args.files) files, \(pairs.count) pairs, \(taskCount) tasks")
+    print("  in-process (snapshot + plan): median \(fmt(median(inProcess))) s, min \(fmt(inProcess.min() ?? 0)) s")
+    print("  backfill-tool plan (process): median \(fmt(median(endToEnd))) s, min \(fmt(endToEnd.min() ?? 0)) s")
+}
+
+let arguments = Arguments(CommandLine.arguments)
+switch arguments.command {
+case "plan": try await benchmarkPlan(arguments)
+default:
+    FileHandle.standardError.write(Data("usage: backfill-bench plan [--files N] [--runs N] [--dir DIR]\n".utf8))
+    exit(64)
+}
