@@ -146,6 +146,21 @@ struct PlanCommandTests {
         }
     }
 
+    /// The "done when": the demo plan on an empty ledger prints tasks and the summary line and exits 2.
+    @Test func demoPlanOnAnEmptyLedger() throws {
+        let root = Self.here.deletingLastPathComponent().deletingLastPathComponent()
+        let dir = try TemporaryDirectory("demo")
+        let result = try tool.run(
+            [
+                "plan", root.appendingPathComponent("plans/demo.yaml").path, "--detailed-exitcode", "--ledger",
+                dir.path("manifest.sqlite"), "--landing", dir.path("incoming"),
+            ], in: dir.path)
+        #expect(result.exitCode == 2)
+        #expect(result.stdout.contains("+ fetch BTC/USDT 1h [2024-01-01T00:00Z, 2024-01-28T00:00Z) 648 candles\n"))
+        #expect(result.stdout.hasSuffix("0 duplicates to delete, 0 drift findings.\n"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
     @Test func usageErrorsExit64() throws {
         let dir = try workspace()
         #expect(try tool.run(["plan"], in: dir.path).exitCode == 64)
