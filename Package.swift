@@ -20,6 +20,8 @@ var package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -29,7 +31,23 @@ var package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
+        ),
+        .target(
+            name: "FakeBinance",
+            dependencies: [
+                "BackfillCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "fake-binance",
+            dependencies: ["FakeBinance", "BackfillCore"]
         ),
         .executableTarget(
             name: "backfill-tool",
@@ -41,7 +59,7 @@ var package = Package(
         ),
         .target(
             name: "BackfillTestSupport",
-            dependencies: ["BackfillCore"]
+            dependencies: ["BackfillCore", "FakeBinance"]
         ),
         .testTarget(
             name: "BackfillCoreTests",

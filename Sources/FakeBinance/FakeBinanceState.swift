@@ -1,0 +1,136 @@
+import Foundation
+import Synchronization
+
+/// The fake's mutable state, shared by every connection: the IP's weight window, 429 strikes and bans, the fault
+/// generator and counters. One lock; every method is short.
+package final class FakeBinanceState: Sendable {
+    /// What the server has seen, for tests and benchmarks.
+    package struct Stats: Sendable, Equatable, Codable {
+        package var requests = 0
+        package var klinesRequests = 0
+        package var weightUsed = 0
+        package var rateLimited = 0
+        package var banned = 0
+        package var faults = 0
+        package var bansIssued = 0
+    }
+
+    /// The verdict on one request's weight.
+    package enum Admission: Equatable {
+        /// Served; the window's used weight after it.
+        case admitted(used: Int)
+        /// 429: retry after this many seconds.
+        case rateLimited(used: Int, retryAfter: Int)
+        /// 418: banned until this instant (wall-clock ms).
+        case banned(used: Int, untilMs: Int64, retryAfter: Int)
+    }
+
+    /// A fault to inject into one response.
+    package enum Fault: Equatable {
+        case serverErrorJSON
+        case serverErrorHTML
+        case reset
+        case slow(ms: Int)
+        case truncated
+    }
+
+    private struct Inner {
+        var windowStart: Int64 = 0
+        var used = 0
+        /// 429s answered whose Retry-After has not yet passed.
+        var cooldownUntil: Int64 = 0
+        var strikes = 0
+        var bannedUntil: Int64 = 0
+        var bans = 0
+        var rng: UInt64
+        var stats = Stats()
+    }
+
+    let config: FakeBinanceConfig
+    private let inner: Mutex<Inner>
+
+    package init(config: FakeBinanceConfig) {
+        self.config = config
+        inner = Mutex(Inner(rng: config.faults.seed))
+    }
+
+    package var stats: Stats { inner.withLock { $0.stats } }
+
+    /// The wall clock in ms (weight windows and bans run on real time even when the candle clock is frozen).
+    package static func wallMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// The exchange clock (what `/time` answers and what decides which candle is open).
+    package func serverTime() -> Int64 {
+        config.clock.frozenMs ?? (Self.wallMs() + config.clock.offsetMs)
+    }
+
+    /// Charges `weight` to the IP, or refuses it (429, escalating to 418 bans for those who keep going).
+    package func admit(weight: Int, isKlines: Bool, now: Int64 = FakeBinanceState.wallMs()) -> Admission {
+        inner.withLock { s in
+            s.stats.requests += 1
+            if isKlines { s.stats.klinesRequests += 1 }
+            let window = config.weight.windowMs
+            let start = now - now % window
+            if start != s.windowStart {
+                s.windowStart = start
+                s.used = 0
+            }
+            let remainingWindow = Int((start + window - now + 999) / 1000)
+            if now < s.bannedUntil {
+                s.stats.banned += 1
+                return .banned(
+                    used: s.used, untilMs: s.bannedUntil, retryAfter: Int((s.bannedUntil - now + 999) / 1000))
+            }
+            if now < s.cooldownUntil {
+                // Still hammering after a 429: a strike; enough strikes and the IP is banned.
+                s.strikes += 1
+                if s.strikes >= config.bans.strikes {
+                    let seconds = min(config.bans.maxSeconds, config.bans.baseSeconds << min(s.bans, 20))
+                    s.bans += 1
+                    s.strikes = 0
+                    s.bannedUntil = now + Int64(seconds) * 1000
+                    s.stats.banned += 1
+                    s.stats.bansIssued += 1
+                    return .banned(used: s.used, untilMs: s.bannedUntil, retryAfter: seconds)
+                }
+                s.stats.rateLimited += 1
+                return .rateLimited(used: s.used, retryAfter: max(1, Int((s.cooldownUntil - now + 999) / 1000)))
+            }
+            if config.weight.limit > 0 && s.used + weight > config.weight.limit {
+                s.cooldownUntil = start + window
+                s.stats.rateLimited += 1
+                return .rateLimited(used: s.used, retryAfter: max(1, remainingWindow))
+            }
+            s.used += weight
+            s.stats.weightUsed += weight
+            return .admitted(used: s.used)
+        }
+    }
+
+    /// Draws the fault (if any) for the next response.
+    package func drawFault() -> Fault? {
+        let f = config.faults
+        let total = f.serverErrorJSON + f.serverErrorHTML + f.reset + f.slow + f.truncated
+        guard total > 0 else { return nil }
+        return inner.withLock { s in
+            s.rng = s.rng &+ 0x9e37_79b9_7f4a_7c15
+            var z = s.rng
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            z ^= z >> 31
+            var draw = Double(z >> 11) / Double(1 << 53)
+            let kinds: [(Double, Fault)] = [
+                (f.serverErrorJSON, .serverErrorJSON), (f.serverErrorHTML, .serverErrorHTML), (f.reset, .reset),
+                (f.slow, .slow(ms: f.slowMs)), (f.truncated, .truncated),
+            ]
+            for (rate, fault) in kinds {
+                if draw < rate {
+                    s.stats.faults += 1
+                    return fault
+                }
+                draw -= rate
+            }
+            return nil
+        }
+    }
+}
