@@ -9,6 +9,12 @@ package protocol MarketSource: Sendable {
     func markets() async throws -> [Market]
     /// The open time of the market's first candle, or `nil` when it has none.
     func firstCandle(of market: Market) async throws -> Int64?
+    /// Releases connections; called once when planning is done.
+    func close() async
+}
+
+extension MarketSource {
+    package func close() async {}
 }
 
 /// The simulated exchange as a ``MarketSource``; its clock is the wall clock unless frozen.

@@ -45,7 +45,8 @@ package struct SimulatedExchange: Sendable {
         let last = min(endTime ?? serverTime, serverTime)
         var index: Int64
         if let startTime {
-            index = timeframe.ceilIndex(max(startTime, 0))
+            // Nothing exists before the listing: jump straight to it.
+            index = max(timeframe.ceilIndex(max(startTime, 0)), timeframe.index(containing: instrument.listedAtMs))
         } else {
             // Most recent `limit` candles up to `last`.
             index = timeframe.index(containing: last) - Int64(limit) + 1
@@ -72,7 +73,7 @@ package struct SimulatedExchange: Sendable {
                 }
                 continue
             }
-            guard gridOpen != Int64.max else { break }
+            guard gridOpen != Int64.max, openTime < instrument.delistedAtMs ?? Int64.max else { break }
             if hasCandle(instrument, timeframe, openTime: openTime) {
                 rows.append(candle(instrument, timeframe, openTime: openTime, serverTime: serverTime))
             }

@@ -22,6 +22,17 @@ package struct PlanningSession: Sendable {
 
     /// Plans against the ledger at `plan.ledger` (or an empty one if it does not exist).
     package func run() async throws -> Plan {
+        do {
+            let plan = try await makePlan()
+            await source.close()
+            return plan
+        } catch {
+            await source.close()
+            throw error
+        }
+    }
+
+    private func makePlan() async throws -> Plan {
         let now = try await source.serverTime()
         let listed = try await source.markets()
         var markets: [String: Market] = [:]

@@ -33,7 +33,8 @@ struct PlanCommand: AsyncParsableCommand {
             let loaded = try LoadedPlan.load(
                 path: planPath, environment: ProcessInfo.processInfo.environment, ledger: global.ledger,
                 landing: global.landing)
-            let source = try MarketSources.make(for: loaded.file, frozenNowMs: debug.nowMs)
+            let source = MarketSources.make(
+                for: loaded.file, frozenNowMs: debug.nowMs, apiKey: ProcessInfo.processInfo.environment["API_KEY"])
             let session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, source: source)
             let plan = try await session.run()
             if let out {

@@ -24,7 +24,8 @@ enum ErrorReporting {
         switch error {
         case let error as PlanFileError: (error.description, usage)
         case let error as LedgerError: (error.description, .failure)
-        case let error as MarketSources.Failure: (error.description, .failure)
+        case let error as ExchangeError: (error.description, error.isTemporary ? temporary : .failure)
+        case let error as TransportError: (error.description, temporary)
         case let error as PlanningError: (error.description, .failure)
         default: (String(describing: error), .failure)
         }

@@ -1,0 +1,120 @@
+/// One weight budget shared by every concurrent request of a run (§8).
+///
+/// Binance counts request weight per IP in fixed windows (a minute on the production API) and reports the IP's
+/// total in `x-mbx-used-weight-1m` on every response; the live ingester and anything else on the host spend from
+/// the same budget. The governor therefore trusts the server's header over its own count, reserves the weight of
+/// requests in flight, keeps a safety margin for what others spend between two responses, and waits for the next
+/// window rather than cross the limit. A 429's `Retry-After` pauses every request for exactly that long; after a
+/// 418 it refuses to send anything until the ban ends, and callers stop the run (exit 75).
+package actor RateGovernor {
+    /// What a request holds between ``acquire(weight:)`` and ``release(_:usedWeight:)``.
+    package struct Ticket: Sendable {
+        package let weight: Int
+        let windowStart: Int64
+    }
+
+    /// Counters for the run summary and tests.
+    package struct Stats: Sendable, Equatable {
+        package var requests = 0
+        package var weightSent = 0
+        package var windowWaits = 0
+        package var rateLimited = 0
+        package var maxObservedUsed = 0
+    }
+
+    private let time: any TimeSource
+    package private(set) var limit: Int
+    package private(set) var windowMs: Int64
+    package let marginFraction: Double
+    /// Server time − local time, from `/time` (windows are cut on the server's clock).
+    private var offsetMs: Int64 = 0
+    private var windowStart: Int64 = 0
+    private var observed = 0
+    private var completedLocal = 0
+    private var inFlight = 0
+    private var pausedUntil: Int64 = 0
+    private var bannedUntil: Int64?
+    package private(set) var stats = Stats()
+
+    /// - Parameters:
+    ///   - limit: weight allowed per window (0 = no limit); read from exchangeInfo.
+    ///   - windowMs: the window length (60 000 on Binance).
+    ///   - marginFraction: the share of the limit left unused for other clients of the same IP.
+    package init(limit: Int, windowMs: Int64 = 60_000, marginFraction: Double = 0.05, time: any TimeSource) {
+        self.limit = limit
+        self.windowMs = max(1, windowMs)
+        self.marginFraction = marginFraction
+        self.time = time
+    }
+
+    /// Adopts the limits exchangeInfo announced and the server's clock offset.
+    package func configure(limit: Int, windowMs: Int64, serverOffsetMs: Int64 = 0) {
+        self.limit = limit
+        self.windowMs = max(1, windowMs)
+        offsetMs = serverOffsetMs
+    }
+
+    /// The weight the governor will not use in a window.
+    package var margin: Int { limit == 0 ? 0 : max(1, Int((Double(limit) * marginFraction).rounded(.up))) }
+
+    /// Waits until `weight` fits in the budget and reserves it.
+    /// - Throws: ``ExchangeError/banned(untilMs:)`` while a 418 ban runs.
+    package func acquire(weight: Int) async throws -> Ticket {
+        while true {
+            let now = time.nowMs() + offsetMs
+            if let until = bannedUntil, now < until { throw ExchangeError.banned(untilMs: until) }
+            if now < pausedUntil {
+                try await time.sleep(untilMs: pausedUntil - offsetMs)
+                continue
+            }
+            roll(now)
+            let used = max(observed, completedLocal) + inFlight
+            if limit == 0 || used + weight <= limit - margin || (used == 0 && weight > limit - margin) {
+                inFlight += weight
+                stats.requests += 1
+                stats.weightSent += weight
+                return Ticket(weight: weight, windowStart: windowStart)
+            }
+            stats.windowWaits += 1
+            try await time.sleep(untilMs: windowStart + windowMs - offsetMs + 1)
+        }
+    }
+
+    /// Returns a reservation with the server's `x-mbx-used-weight-*` value, when it sent one.
+    package func release(_ ticket: Ticket, usedWeight: Int?) {
+        inFlight = max(0, inFlight - ticket.weight)
+        roll(time.nowMs() + offsetMs)
+        guard ticket.windowStart == windowStart else { return }
+        completedLocal += ticket.weight
+        if let usedWeight {
+            observed = max(observed, usedWeight)
+            stats.maxObservedUsed = max(stats.maxObservedUsed, usedWeight)
+        }
+    }
+
+    /// A 429: every request waits exactly `Retry-After` seconds from now.
+    package func rateLimited(retryAfterSeconds: Int) {
+        let now = time.nowMs() + offsetMs
+        stats.rateLimited += 1
+        pausedUntil = max(pausedUntil, now + Int64(max(0, retryAfterSeconds)) * 1000)
+        roll(now)
+        observed = max(observed, limit)
+    }
+
+    /// A 418: nothing is sent until the ban ends. Returns the ban's end (server time, epoch ms).
+    @discardableResult
+    package func banned(retryAfterSeconds: Int) -> Int64 {
+        let until = time.nowMs() + offsetMs + Int64(max(0, retryAfterSeconds)) * 1000
+        bannedUntil = max(bannedUntil ?? 0, until)
+        return bannedUntil ?? until
+    }
+
+    private func roll(_ now: Int64) {
+        let start = now - ((now % windowMs) + windowMs) % windowMs
+        if start != windowStart {
+            windowStart = start
+            observed = 0
+            completedLocal = 0
+        }
+    }
+}

@@ -1,0 +1,37 @@
+/// The real exchange as a ``MarketSource``: `/time`, exchangeInfo, and (spot only) the first candle.
+package struct BinanceMarketSource: MarketSource {
+    package let client: BinanceClient
+    package var frozenNowMs: Int64?
+    private let transport: AsyncHTTPClientTransport?
+
+    /// A source on its own connection pool, closed by ``close()``.
+    package init(plan: PlanFile, frozenNowMs: Int64?, apiKey: String?) {
+        let transport = AsyncHTTPClientTransport(connections: 2)
+        let governor = RateGovernor(limit: plan.market == .spot ? 6000 : 2400, time: SystemTimeSource())
+        client = BinanceClient(
+            transport: transport, market: plan.market, baseURL: plan.effectiveBaseURL, governor: governor,
+            apiKey: apiKey)
+        self.frozenNowMs = frozenNowMs
+        self.transport = transport
+    }
+
+    package init(client: BinanceClient, frozenNowMs: Int64? = nil) {
+        self.client = client
+        self.frozenNowMs = frozenNowMs
+        transport = nil
+    }
+
+    package func serverTime() async throws -> Int64 {
+        if let frozenNowMs { return frozenNowMs }
+        return try await client.serverTime()
+    }
+
+    package func markets() async throws -> [Market] { try await client.exchangeInfo().markets }
+
+    package func firstCandle(of market: Market) async throws -> Int64? {
+        if let listed = market.listedAtMs { return listed }
+        return try await client.firstCandle(symbolId: market.symbolId)
+    }
+
+    package func close() async { await transport?.shutdown() }
+}
