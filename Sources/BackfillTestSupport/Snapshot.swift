@@ -2,9 +2,9 @@ import Foundation
 
 /// Golden files without a library (argument-parser's ~40-line helper): compares `actual` with
 /// `<directory>/<name>`; `RECORD_SNAPSHOTS=1` writes it instead.
-public enum Snapshot {
+package enum Snapshot {
     /// - Returns: `nil` when equal (or recorded), otherwise a message showing the first differing line.
-    public static func compare(_ actual: String, name: String, directory: URL) -> String? {
+    package static func compare(_ actual: String, name: String, directory: URL) -> String? {
         let file = directory.appendingPathComponent(name)
         if ProcessInfo.processInfo.environment["RECORD_SNAPSHOTS"] == "1" {
             try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -2,15 +2,15 @@ import Foundation
 
 /// Runs the built `backfill-tool` binary (argument-parser's end-to-end pattern): arguments in, exit code and
 /// both output streams out.
-public struct ToolRunner: Sendable {
-    public struct Result: Sendable {
-        public var exitCode: Int32
-        public var stdout: String
-        public var stderr: String
+package struct ToolRunner: Sendable {
+    package struct Result: Sendable {
+        package var exitCode: Int32
+        package var stdout: String
+        package var stderr: String
     }
 
     /// The directory holding the built products (`.build/debug` or `.build/release`).
-    public static var productsDirectory: URL {
+    package static var productsDirectory: URL {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var directory = executable.deletingLastPathComponent()
         // On macOS the test binary sits inside an .xctest bundle.
@@ -25,10 +25,10 @@ public struct ToolRunner: Sendable {
         return Bundle.main.bundleURL
     }
 
-    public var executable: URL
-    public var environment: [String: String]
+    package var executable: URL
+    package var environment: [String: String]
 
-    public init(product: String = "backfill-tool", environment: [String: String] = [:]) {
+    package init(product: String = "backfill-tool", environment: [String: String] = [:]) {
         executable = Self.productsDirectory.appendingPathComponent(product)
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
@@ -36,7 +36,7 @@ public struct ToolRunner: Sendable {
     }
 
     /// Runs the tool in `directory` and waits for it.
-    public func run(_ arguments: [String], in directory: String) throws -> Result {
+    package func run(_ arguments: [String], in directory: String) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments

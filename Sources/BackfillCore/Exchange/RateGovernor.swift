@@ -55,7 +55,7 @@ package actor RateGovernor {
     }
 
     /// The weight the governor will not use in a window.
-    package var margin: Int { limit == 0 ? 0 : max(1, Int((Double(limit) * marginFraction).rounded(.up))) }
+    package var margin: Int { limit == 0 ? 0 : Int((Double(limit) * marginFraction).rounded(.up)) }
 
     /// Waits until `weight` fits in the budget and reserves it.
     /// - Throws: ``ExchangeError/banned(untilMs:)`` while a 418 ban runs.
@@ -82,9 +82,10 @@ package actor RateGovernor {
 
     /// Returns a reservation with the server's `x-mbx-used-weight-*` value, when it sent one.
     package func release(_ ticket: Ticket, usedWeight: Int?) {
-        inFlight = max(0, inFlight - ticket.weight)
         roll(time.nowMs() + offsetMs)
+        // A request sent in an earlier window was counted there; it no longer holds weight in this one.
         guard ticket.windowStart == windowStart else { return }
+        inFlight = max(0, inFlight - ticket.weight)
         completedLocal += ticket.weight
         if let usedWeight {
             observed = max(observed, usedWeight)
@@ -115,6 +116,7 @@ package actor RateGovernor {
             windowStart = start
             observed = 0
             completedLocal = 0
+            inFlight = 0
         }
     }
 }
