@@ -98,8 +98,12 @@ package actor RateGovernor {
         let now = time.nowMs() + offsetMs
         stats.rateLimited += 1
         pausedUntil = max(pausedUntil, now + Int64(max(0, retryAfterSeconds)) * 1000)
+        // Binance's Retry-After runs to the end of its window: when it has passed, the budget is fresh, whatever
+        // our own window arithmetic says; the next response's header tells the truth again.
         roll(now)
-        observed = max(observed, limit)
+        observed = 0
+        completedLocal = 0
+        inFlight = 0
     }
 
     /// A 418: nothing is sent until the ban ends. Returns the ban's end (server time, epoch ms).
