@@ -166,7 +166,7 @@ package struct FakeBinanceRouter: Sendable {
         let rows: [Kline]
         if market == .coinm {
             // COIN-M: a window of at most 200 days, and within it the newest `limit` rows.
-            if start != nil && end == nil { end = min(start! + Self.coinmWindowMs, now) }
+            if let s = start, end == nil { end = min(s + Self.coinmWindowMs, now) }
             if start == nil, let e = end { start = e - Self.coinmWindowMs }
             if let s = start, let e = end {
                 guard e - s <= Self.coinmWindowMs else {

@@ -57,6 +57,8 @@ package final class FakeBinanceServer: Sendable {
     /// Stops accepting connections and waits for the accept loop to end.
     package func shutdown() async {
         try? await channel.channel.close()
+        // Cancelling the accept loop ends the keep-alive connections still open.
+        task.cancel()
         await task.value
     }
 

@@ -46,7 +46,7 @@ package final class FakeBinanceState: Sendable {
         var stats = Stats()
     }
 
-    let config: FakeBinanceConfig
+    package let config: FakeBinanceConfig
     private let inner: Mutex<Inner>
 
     package init(config: FakeBinanceConfig) {

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// The production ``HTTPTransport`` on async-http-client: a keep-alive connection pool, connect and read
 /// timeouts, bodies collected up to a bound. The only file that knows the HTTP stack.
@@ -9,12 +10,15 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
     private let client: HTTPClient
     private let maxBodyBytes: Int
     private let requestTimeout: TimeAmount
+    private let isShutDown = Mutex(false)
 
     /// - Parameters:
     ///   - connections: the pool's connections per host.
     ///   - maxBodyBytes: larger bodies are refused (an absurd size is an error, not data).
-    package init(connections: Int = 8, connectTimeoutSeconds: Int64 = 5, readTimeoutSeconds: Int64 = 30,
-                 maxBodyBytes: Int = 16 << 20) {
+    package init(
+        connections: Int = 8, connectTimeoutSeconds: Int64 = 5, readTimeoutSeconds: Int64 = 30,
+        maxBodyBytes: Int = 16 << 20
+    ) {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(connect: .seconds(connectTimeoutSeconds), read: .seconds(readTimeoutSeconds)),
@@ -60,6 +64,17 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
 
     /// Closes the pool; call once when done.
     package func shutdown() async {
+        guard
+            isShutDown.withLock({ done in
+                defer { done = true }
+                return !done
+            })
+        else { return }
         try? await client.shutdown()
+    }
+
+    deinit {
+        // A transport dropped on an error path still releases its pool (async-http-client insists).
+        if isShutDown.withLock({ !$0 }) { client.shutdown { _ in } }
     }
 }

@@ -13,8 +13,10 @@ package struct BinanceClient: Sendable {
     /// Sent as `X-MBX-APIKEY` when set; never printed, logged or stored.
     private let apiKey: String?
 
-    package init(transport: any HTTPTransport, market: MarketKind, baseURL: String, governor: RateGovernor,
-                 retry: RetryPolicy = RetryPolicy(), time: any TimeSource = SystemTimeSource(), apiKey: String? = nil) {
+    package init(
+        transport: any HTTPTransport, market: MarketKind, baseURL: String, governor: RateGovernor,
+        retry: RetryPolicy = RetryPolicy(), time: any TimeSource = SystemTimeSource(), apiKey: String? = nil
+    ) {
         self.transport = transport
         self.market = market
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -56,7 +58,8 @@ package struct BinanceClient: Sendable {
         if info.weightLimit > 0 {
             let offset = info.serverTime.map { $0 - time.nowMs() } ?? 0
             await governor.configure(
-                limit: info.weightLimit, windowMs: info.weightWindowMs, serverOffsetMs: abs(offset) < 5_000 ? 0 : offset)
+                limit: info.weightLimit, windowMs: info.weightWindowMs, serverOffsetMs: abs(offset) < 5_000 ? 0 : offset
+            )
         }
         return info
     }
@@ -70,7 +73,9 @@ package struct BinanceClient: Sendable {
 
     /// One klines request, decoded and validated: rows ascending, inside `[startTime, endTime]` by open time, at
     /// most `limit`, each with a consistent close time.
-    package func klines(symbolId: String, timeframe: Timeframe, startTime: Int64, endTime: Int64?, limit: Int)
+    package func klines(
+        symbolId: String, timeframe: Timeframe, startTime: Int64, endTime: Int64?, limit: Int
+    )
         async throws -> [Kline]
     {
         guard UnifiedSymbol.isSafeSymbolId(symbolId) else {
@@ -87,7 +92,8 @@ package struct BinanceClient: Sendable {
             } catch let error as KlinesDecodingError {
                 throw ExchangeError.invalidResponse(error.description)
             }
-            try KlinesValidator.validate(rows, timeframe: timeframe, startTime: startTime, endTime: endTime, limit: limit)
+            try KlinesValidator.validate(
+                rows, timeframe: timeframe, startTime: startTime, endTime: endTime, limit: limit)
             return rows
         }
     }
@@ -208,7 +214,9 @@ package struct BinanceClient: Sendable {
 /// The semantic checks a klines page must pass before anything is written.
 package enum KlinesValidator {
     /// - Throws: ``ExchangeError/invalidResponse(_:)`` naming the row and the rule.
-    package static func validate(_ rows: [Kline], timeframe: Timeframe, startTime: Int64, endTime: Int64?, limit: Int)
+    package static func validate(
+        _ rows: [Kline], timeframe: Timeframe, startTime: Int64, endTime: Int64?, limit: Int
+    )
         throws
     {
         guard rows.count <= limit else {
@@ -223,7 +231,8 @@ package enum KlinesValidator {
             guard row.openTime >= startTime, endTime.map({ row.openTime <= $0 }) ?? true,
                 row.openTime <= Bound.maxEpochMs
             else {
-                throw ExchangeError.invalidResponse("kline \(index): open time \(row.openTime) outside the requested window")
+                throw ExchangeError.invalidResponse(
+                    "kline \(index): open time \(row.openTime) outside the requested window")
             }
             let nominalClose = timeframe.advance(timeframe.floor(row.openTime), by: 1) - 1
             guard row.closeTime >= row.openTime, row.closeTime <= nominalClose else {

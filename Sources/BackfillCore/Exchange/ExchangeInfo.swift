@@ -16,7 +16,8 @@ package struct ExchangeInfo: Sendable, Equatable {
         else { throw ExchangeError.invalidResponse("exchangeInfo is not a JSON object with a 'symbols' list") }
         var weightLimit = 0
         var windowMs: Int64 = 60_000
-        for limit in document["rateLimits"] as? [[String: Any]] ?? [] where limit["rateLimitType"] as? String == "REQUEST_WEIGHT" {
+        for limit in document["rateLimits"] as? [[String: Any]] ?? []
+        where limit["rateLimitType"] as? String == "REQUEST_WEIGHT" {
             let count = (limit["intervalNum"] as? NSNumber)?.int64Value ?? 1
             let unit: Int64
             switch limit["interval"] as? String {
@@ -48,7 +49,8 @@ package struct ExchangeInfo: Sendable, Equatable {
                     let delivery = (entry["deliveryDate"] as? NSNumber)?.int64Value
                 {
                     let date = CivilDate(epochMs: delivery)
-                    unified += "-" + String(format: "%02d%02d%02d", Int(date.year % 100), Int(date.month), Int(date.day))
+                    unified +=
+                        "-" + String(format: "%02d%02d%02d", Int(date.year % 100), Int(date.month), Int(date.day))
                 }
                 status = (entry["status"] as? String) ?? (entry["contractStatus"] as? String) ?? "UNKNOWN"
                 listed = (entry["onboardDate"] as? NSNumber)?.int64Value

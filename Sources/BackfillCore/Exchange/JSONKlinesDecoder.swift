@@ -25,7 +25,9 @@ package enum JSONKlinesDecoder {
                 }
                 return text
             }
-            guard fields[11] is String else { throw KlinesDecodingError(offset: 0, reason: "field 11 must be a string") }
+            guard fields[11] is String else {
+                throw KlinesDecodingError(offset: 0, reason: "field 11 must be a string")
+            }
             return Kline(
                 openTime: try integer(0), open: try decimal(1), high: try decimal(2), low: try decimal(3),
                 close: try decimal(4), volume: try decimal(5), closeTime: try integer(6), quoteVolume: try decimal(7),

@@ -69,7 +69,7 @@ package actor RateGovernor {
             }
             roll(now)
             let used = max(observed, completedLocal) + inFlight
-            if limit == 0 || used + weight <= limit - margin || (used == 0 && weight > limit - margin) {
+            if limit == 0 || used + weight <= allowance(now: now) || (used == 0 && weight > limit - margin) {
                 inFlight += weight
                 stats.requests += 1
                 stats.weightSent += weight
@@ -112,6 +112,16 @@ package actor RateGovernor {
         let until = time.nowMs() + offsetMs + Int64(max(0, retryAfterSeconds)) * 1000
         bannedUntil = max(bannedUntil ?? 0, until)
         return bannedUntil ?? until
+    }
+
+    /// The weight this run may bring the window to: the limit, less the margin, less what the other clients of
+    /// this IP are on course to spend before the window ends (their share so far, projected at their pace).
+    private func allowance(now: Int64) -> Int {
+        let others = max(0, observed - completedLocal)
+        guard others > 0 else { return limit - margin }
+        let elapsed = max(now - windowStart, windowMs / 10, 1)
+        let projected = min(limit, Int(Int64(others) * windowMs / elapsed))
+        return limit - margin - max(0, projected - others)
     }
 
     private func roll(_ now: Int64) {

@@ -8,8 +8,10 @@ package struct RetryPolicy: Sendable, Equatable {
     /// Total 429s one request may sit out (each waits its `Retry-After`) before the run gives up.
     package var maxRateLimitWaits: Int
 
-    package init(maxAttempts: Int = 6, baseDelayMs: Int64 = 200, maxDelayMs: Int64 = 10_000,
-                 maxRateLimitWaits: Int = 20) {
+    package init(
+        maxAttempts: Int = 6, baseDelayMs: Int64 = 200, maxDelayMs: Int64 = 10_000,
+        maxRateLimitWaits: Int = 20
+    ) {
         self.maxAttempts = maxAttempts
         self.baseDelayMs = baseDelayMs
         self.maxDelayMs = maxDelayMs

@@ -9,7 +9,9 @@ import Testing
 struct BinanceClientTests {
     static let page = #"[[1704067200000,"1.0","2.0","0.5","1.5","10.0",1704070799999,"15.0",3,"5.0","7.5","0"]]"#
 
-    func client(_ transport: ClosureTransport, market: MarketKind = .spot, attempts: Int = 6, apiKey: String? = nil)
+    func client(
+        _ transport: ClosureTransport, market: MarketKind = .spot, attempts: Int = 6, apiKey: String? = nil
+    )
         -> (BinanceClient, VirtualTimeSource)
     {
         let time = VirtualTimeSource()
@@ -26,7 +28,8 @@ struct BinanceClientTests {
     }
 
     @Test(arguments: [
-        ClosureTransport.json(503, #"{"code":-1001,"msg":"Internal error; unable to process your request. Please try again."}"#),
+        ClosureTransport.json(
+            503, #"{"code":-1001,"msg":"Internal error; unable to process your request. Please try again."}"#),
         ClosureTransport.json(502, "<html><head><title>502 Bad Gateway</title></head></html>"),
         ClosureTransport.json(500, ""),
         ClosureTransport.json(408, "Request timeout"),
@@ -72,11 +75,26 @@ struct BinanceClientTests {
     }
 
     @Test(arguments: [
-        (ClosureTransport.json(403, "<html>Forbidden</html>"), "HTTP 403, blocked by Binance's web application firewall"),
-        (ClosureTransport.json(451, #"{"code":0,"msg":"Service unavailable from a restricted location"}"#), "HTTP 451, Binance does not serve this location"),
-        (ClosureTransport.json(400, #"{"code":-1121,"msg":"Invalid symbol."}"#), "Invalid symbol. (HTTP 400, code -1121)"),
-        (ClosureTransport.json(400, #"{"code":-1120,"msg":"Invalid interval."}"#), "Invalid interval. (HTTP 400, code -1120)"),
-        (ClosureTransport.json(400, #"{"code":-1130,"msg":"Data sent for parameter 'limit' is not valid."}"#), "code -1130"),
+        (
+            ClosureTransport.json(403, "<html>Forbidden</html>"),
+            "HTTP 403, blocked by Binance's web application firewall"
+        ),
+        (
+            ClosureTransport.json(451, #"{"code":0,"msg":"Service unavailable from a restricted location"}"#),
+            "HTTP 451, Binance does not serve this location"
+        ),
+        (
+            ClosureTransport.json(400, #"{"code":-1121,"msg":"Invalid symbol."}"#),
+            "Invalid symbol. (HTTP 400, code -1121)"
+        ),
+        (
+            ClosureTransport.json(400, #"{"code":-1120,"msg":"Invalid interval."}"#),
+            "Invalid interval. (HTTP 400, code -1120)"
+        ),
+        (
+            ClosureTransport.json(400, #"{"code":-1130,"msg":"Data sent for parameter 'limit' is not valid."}"#),
+            "code -1130"
+        ),
         (ClosureTransport.json(404, "<html>Not Found</html>"), "HTTP 404"),
     ])
     func permanentErrorsAreNotRetriedAndSayWhy(response: HTTPResponse, message: String) async throws {
@@ -96,7 +114,8 @@ struct BinanceClientTests {
     @Test func a429WaitsExactlyRetryAfterThenGoesOn() async throws {
         let transport = ClosureTransport { _, index in
             index == 0
-                ? ClosureTransport.json(429, #"{"code":-1003,"msg":"Too much request weight used"}"#, headers: [("Retry-After", "7")])
+                ? ClosureTransport.json(
+                    429, #"{"code":-1003,"msg":"Too much request weight used"}"#, headers: [("Retry-After", "7")])
                 : ClosureTransport.json(200, Self.page, headers: [("X-MBX-USED-WEIGHT-1M", "12")])
         }
         let (client, time) = client(transport)
@@ -108,7 +127,9 @@ struct BinanceClientTests {
 
     @Test func a418StopsEverythingWithTheBansEnd() async throws {
         let transport = ClosureTransport { _, _ in
-            ClosureTransport.json(418, #"{"code":-1003,"msg":"Way too much request weight used; IP banned until 1700000120000."}"#, headers: [("Retry-After", "120")])
+            ClosureTransport.json(
+                418, #"{"code":-1003,"msg":"Way too much request weight used; IP banned until 1700000120000."}"#,
+                headers: [("Retry-After", "120")])
         }
         let (client, time) = client(transport)
         let start = time.nowMs()
@@ -122,7 +143,9 @@ struct BinanceClientTests {
 
     @Test func theAPIKeyIsSentButNeverShown() async throws {
         let secret = "k3y-THAT-must-not-leak"
-        let transport = ClosureTransport { _, _ in ClosureTransport.json(400, #"{"code":-1121,"msg":"Invalid symbol."}"#) }
+        let transport = ClosureTransport { _, _ in
+            ClosureTransport.json(400, #"{"code":-1121,"msg":"Invalid symbol."}"#)
+        }
         let (client, _) = client(transport, apiKey: secret)
         do {
             _ = try await fetch(client)
@@ -135,11 +158,15 @@ struct BinanceClientTests {
 
     @Test func requestsAreShapedPerMarket() async throws {
         let transport = ClosureTransport { _, _ in ClosureTransport.json(200, "[]") }
-        for (market, prefix) in [(MarketKind.spot, "/api/v3/klines"), (.usdm, "/fapi/v1/klines"), (.coinm, "/dapi/v1/klines")] {
+        for (market, prefix) in [
+            (MarketKind.spot, "/api/v3/klines"), (.usdm, "/fapi/v1/klines"), (.coinm, "/dapi/v1/klines"),
+        ] {
             let (client, _) = client(transport, market: market)
-            _ = try await client.klines(symbolId: "BTCUSDT", timeframe: .h1, startTime: 0, endTime: 3_599_999, limit: 499)
+            _ = try await client.klines(
+                symbolId: "BTCUSDT", timeframe: .h1, startTime: 0, endTime: 3_599_999, limit: 499)
             let url = try #require(transport.requests.last?.url)
-            #expect(url == "http://127.0.0.1:1\(prefix)?symbol=BTCUSDT&interval=1h&startTime=0&endTime=3599999&limit=499")
+            #expect(
+                url == "http://127.0.0.1:1\(prefix)?symbol=BTCUSDT&interval=1h&startTime=0&endTime=3599999&limit=499")
         }
     }
 

@@ -42,7 +42,8 @@ struct KlinesDecoderTests {
     }
 
     @Test func keepsDecimalStringsVerbatim() throws {
-        let body = #"[[1499040000000,"0.01634790","0.80000000","0.01575800","0.01577100","148976.11427815",1499644799999,"2434.19055334",308,"1756.87402397","28.46694368","17928899.62484339"]]"#
+        let body =
+            #"[[1499040000000,"0.01634790","0.80000000","0.01575800","0.01577100","148976.11427815",1499644799999,"2434.19055334",308,"1756.87402397","28.46694368","17928899.62484339"]]"#
         let rows = try KlinesDecoder.decode(Array(body.utf8))
         #expect(rows.count == 1)
         #expect(rows[0].open == "0.01634790")
@@ -96,13 +97,15 @@ struct KlinesDecoderTests {
     @Test func validatorChecksOrderWindowLimitAndCloseTimes() throws {
         let exchange = SimulatedExchange()
         let btc = try #require(exchange.instrument(.spot, symbolId: "BTCUSDT"))
-        let rows = exchange.klines(btc, .h1, startTime: utc(2024, 1, 1), endTime: nil, limit: 5, serverTime: utc(2025, 1, 1))
+        let rows = exchange.klines(
+            btc, .h1, startTime: utc(2024, 1, 1), endTime: nil, limit: 5, serverTime: utc(2025, 1, 1))
         try KlinesValidator.validate(rows, timeframe: .h1, startTime: utc(2024, 1, 1), endTime: nil, limit: 5)
         #expect(throws: ExchangeError.self) {
             try KlinesValidator.validate(rows, timeframe: .h1, startTime: utc(2024, 1, 1), endTime: nil, limit: 4)
         }
         #expect(throws: ExchangeError.self) {
-            try KlinesValidator.validate(rows.reversed(), timeframe: .h1, startTime: utc(2024, 1, 1), endTime: nil, limit: 5)
+            try KlinesValidator.validate(
+                rows.reversed(), timeframe: .h1, startTime: utc(2024, 1, 1), endTime: nil, limit: 5)
         }
         #expect(throws: ExchangeError.self) {
             try KlinesValidator.validate(rows, timeframe: .h1, startTime: utc(2024, 1, 1, 2), endTime: nil, limit: 5)
