@@ -78,7 +78,7 @@ if ProcessInfo.processInfo.environment["BACKFILL_BENCHMARKS"] != nil {
     package.targets.append(
         .executableTarget(
             name: "backfill-bench",
-            dependencies: ["BackfillCore"],
+            dependencies: ["BackfillCore", "FakeBinance"],
             path: "Benchmarks/BackfillBenchmarks"
         )
     )

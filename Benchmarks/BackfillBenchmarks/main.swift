@@ -1,4 +1,5 @@
 import BackfillCore
+import FakeBinance
 import Foundation
 
 // Benchmarks, built only with BACKFILL_BENCHMARKS=1 (see BENCHMARKS.md):
@@ -130,10 +131,74 @@ func benchmarkPlan(_ args: Arguments) async throws {
     print("  backfill-tool plan (process): median \(fmt(median(endToEnd))) s, min \(fmt(endToEnd.min() ?? 0)) s")
 }
 
+/// Decoder throughput: 1000-candle pages from the simulated market, decoded by the dedicated parser and by
+/// Foundation's JSONSerialization.
+func benchmarkDecode(_ args: Arguments) throws {
+    let exchange = SimulatedExchange()
+    guard let btc = exchange.instrument(.spot, symbolId: "BTCUSDT") else { fatalError("no BTCUSDT") }
+    let rows = exchange.klines(
+        btc, .m1, startTime: CivilDate(year: 2023, month: 1, day: 1).epochMs, endTime: nil, limit: 1000,
+        serverTime: CivilDate(year: 2025, month: 1, day: 1).epochMs)
+    let body = Array(FakeBinanceRouter.encode(rows).utf8)
+    let pages = max(1, args.files / 1000)
+    let fmt = { (v: Double) in String(format: "%.0f", v) }
+    var fastRates: [Double] = []
+    var genericRates: [Double] = []
+    for _ in 0..<args.runs {
+        let fast = try seconds { for _ in 0..<pages { _ = try KlinesDecoder.decode(body) } }
+        let generic = try seconds { for _ in 0..<pages { _ = try JSONKlinesDecoder.decode(body) } }
+        fastRates.append(Double(pages * rows.count) / fast)
+        genericRates.append(Double(pages * rows.count) / generic)
+    }
+    print("decode \(pages) pages of \(rows.count) klines (\(body.count) bytes each), \(args.runs) runs")
+    print("  KlinesDecoder:      median \(fmt(median(fastRates))) candles/s")
+    print("  JSONSerialization:  median \(fmt(median(genericRates))) candles/s")
+    print("  ratio: \(String(format: "%.1f", median(fastRates) / median(genericRates)))x")
+}
+
+/// Client throughput against the fake on loopback (no weight limit): one connection fetching one pair, and
+/// several connections fetching several pairs at once.
+func benchmarkClient(_ args: Arguments) async throws {
+    let now = CivilDate(year: 2024, month: 6, day: 1).epochMs
+    let server = try await FakeBinanceServer.start(
+        config: FakeBinanceConfig(clock: .init(frozenMs: now), weight: .init(limit: 0)))
+    let candlesPerPair = max(1000, args.files)
+    let fmt = { (v: Double) in String(format: "%.0f", v) }
+    let symbols = ["BTCUSDT", "ETHUSDT", "BNBUSDT", "XRPUSDT"]
+    for connections in [1, 4] {
+        var rates: [Double] = []
+        for _ in 0..<args.runs {
+            let transport = AsyncHTTPClientTransport(connections: connections)
+            let client = BinanceClient(
+                transport: transport, market: .spot, baseURL: server.baseURL,
+                governor: RateGovernor(limit: 0, time: SystemTimeSource()))
+            let range = TimeRange(uncheckedLower: now - Int64(candlesPerPair) * 60_000, upper: now)
+            let start = DispatchTime.now().uptimeNanoseconds
+            let total = try await withThrowingTaskGroup(of: Int.self) { group in
+                for symbol in symbols.prefix(connections) {
+                    group.addTask {
+                        try await client.klines(symbolId: symbol, timeframe: .m1, range: range, limit: 1000).count
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            await transport.shutdown()
+            rates.append(Double(total) / elapsed)
+        }
+        print(
+            "client, \(connections) connection(s) × \(candlesPerPair) candles: median \(fmt(median(rates))) candles/s")
+    }
+    await server.shutdown()
+}
+
 let arguments = Arguments(CommandLine.arguments)
 switch arguments.command {
 case "plan": try await benchmarkPlan(arguments)
+case "decode": try benchmarkDecode(arguments)
+case "client": try await benchmarkClient(arguments)
 default:
-    FileHandle.standardError.write(Data("usage: backfill-bench plan [--files N] [--runs N] [--dir DIR]\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: backfill-bench plan|decode|client [--files N] [--runs N] [--dir DIR]\n".utf8))
     exit(64)
 }

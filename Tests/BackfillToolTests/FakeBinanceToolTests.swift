@@ -69,8 +69,9 @@ struct FakeBinanceToolTests {
     }
 
     /// The ccxt job of ../shared/bench runs against the fake unchanged, on every market family.
-    @Test(.enabled(if: peerAvailable, "needs .venv-bench with ccxt (installed by .ci/run) and ../shared/bench"),
-          arguments: [("spot", "BTCUSDT"), ("usdm", "BTCUSDT"), ("coinm", "BTCUSD_PERP")])
+    @Test(
+        .enabled(if: peerAvailable, "needs .venv-bench with ccxt (installed by .ci/run) and ../shared/bench"),
+        arguments: [("spot", "BTCUSDT"), ("usdm", "BTCUSDT"), ("coinm", "BTCUSD_PERP")])
     func ccxtPeerRunsUnchanged(market: String, symbol: String) async throws {
         try await withFakeBinance(FakeBinanceConfig(clock: .init(frozenMs: Self.now))) { server in
             let out = try TemporaryDirectory("peer")
