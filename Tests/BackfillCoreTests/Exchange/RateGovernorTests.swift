@@ -23,16 +23,18 @@ struct RateGovernorTests {
         #expect(await governor.stats.windowWaits == 1)
     }
 
-    @Test func theServerHeaderCountsOtherClientsToo() async throws {
-        let time = VirtualTimeSource(nowMs: Self.minute + 1_000)
+    @Test func theServerHeaderCountsOtherClientsAndTheirPace() async throws {
+        // Halfway through the window, the header says 410: 10 of ours, 400 spent by another process on this IP.
+        let time = VirtualTimeSource(nowMs: Self.minute + 30_000)
         let governor = RateGovernor(limit: 1000, windowMs: 60_000, time: time)
         let ticket = try await governor.acquire(weight: 10)
-        // Another process on this IP has spent 910 already.
-        await governor.release(ticket, usedWeight: 920)
+        await governor.release(ticket, usedWeight: 410)
+        // At that pace the neighbour spends 400 more before the window ends: the run may reach 1000 − 50 − 400.
         _ = try await governor.acquire(weight: 20)
-        #expect(time.sleeps.isEmpty)
-        _ = try await governor.acquire(weight: 20)
-        #expect(time.sleeps == [59_001], "920 + 20 in flight + 20 > 950: wait for the next window")
+        _ = try await governor.acquire(weight: 120)
+        #expect(time.sleeps.isEmpty, "410 + 140 = 550 fits")
+        _ = try await governor.acquire(weight: 1)
+        #expect(time.sleeps == [30_001], "551 > 550: wait for the next window")
     }
 
     @Test func inFlightWeightIsReservedAcrossConcurrentRequests() async throws {
