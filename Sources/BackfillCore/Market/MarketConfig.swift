@@ -150,5 +150,15 @@ package struct MarketConfig: Sendable, Codable, Equatable {
             Gap(1_582_112_100_000, 1_582_133_400_000),  // 2020-02-19 11:35 → 17:30
             Gap(1_619_323_200_000, 1_619_340_300_000),  // 2021-04-25 04:00 → 08:45
             Gap(1_707_876_000_000, 1_707_885_000_000),  // 2024-02-14 02:00 → 04:30
+        ],
+        // Binance's own irregular candles around the 2018 maintenance (binance-public-data#77): a 1h candle closed
+        // 14.8 s after it opened, and one that opened off the grid when trading resumed.
+        offGridCandles: [
+            OffGridCandle(
+                market: .spot, symbolId: "BTCUSDT", timeframe: .h1, openMs: 1_515_034_800_000,
+                closeMs: 1_515_034_814_838),
+            OffGridCandle(
+                market: .spot, symbolId: "BTCUSDT", timeframe: .h1, openMs: 1_518_168_494_789,
+                closeMs: 1_518_170_399_999),
         ])
 }
