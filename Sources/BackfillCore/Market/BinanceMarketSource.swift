@@ -5,8 +5,8 @@ package struct BinanceMarketSource: MarketSource {
     private let transport: AsyncHTTPClientTransport?
 
     /// A source on its own connection pool, closed by ``close()``.
-    package init(plan: PlanFile, frozenNowMs: Int64?, apiKey: String?) {
-        let transport = AsyncHTTPClientTransport(connections: 2)
+    package init(plan: PlanFile, frozenNowMs: Int64?, apiKey: String?, connections: Int = 2) {
+        let transport = AsyncHTTPClientTransport(connections: connections)
         let governor = RateGovernor(limit: plan.market == .spot ? 6000 : 2400, time: SystemTimeSource())
         client = BinanceClient(
             transport: transport, market: plan.market, baseURL: plan.effectiveBaseURL, governor: governor,

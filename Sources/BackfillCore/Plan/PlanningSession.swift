@@ -21,18 +21,15 @@ package struct PlanningSession: Sendable {
     }
 
     /// Plans against the ledger at `plan.ledger` (or an empty one if it does not exist).
-    package func run() async throws -> Plan {
-        do {
-            let plan = try await makePlan()
-            await source.close()
-            return plan
-        } catch {
-            await source.close()
-            throw error
-        }
+    package func run() async throws -> Plan { try await runWithSnapshot().plan }
+
+    /// Plans, and returns the ledger snapshot the plan was made from (apply keeps it for watermarks). The caller
+    /// closes the source.
+    package func runWithSnapshot() async throws -> (plan: Plan, snapshot: LedgerSnapshot) {
+        try await makePlan()
     }
 
-    private func makePlan() async throws -> Plan {
+    private func makePlan() async throws -> (plan: Plan, snapshot: LedgerSnapshot) {
         let now = try await source.serverTime()
         let listed = try await source.markets()
         var markets: [String: Market] = [:]
@@ -61,6 +58,6 @@ package struct PlanningSession: Sendable {
             try ledger.cacheMarkets(discovered, exchange: plan.exchange)
             snapshot.generation = try ledger.generation()
         }
-        return try Planner(plan: plan, markets: markets, snapshot: snapshot, nowMs: now).makePlan()
+        return (try Planner(plan: plan, markets: markets, snapshot: snapshot, nowMs: now).makePlan(), snapshot)
     }
 }

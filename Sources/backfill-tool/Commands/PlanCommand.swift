@@ -36,7 +36,14 @@ struct PlanCommand: AsyncParsableCommand {
             let source = MarketSources.make(
                 for: loaded.file, frozenNowMs: debug.nowMs, apiKey: ProcessInfo.processInfo.environment["API_KEY"])
             let session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, source: source)
-            let plan = try await session.run()
+            let plan: Plan
+            do {
+                plan = try await session.run()
+                await source.close()
+            } catch {
+                await source.close()
+                throw error
+            }
             if let out {
                 let document = PlanDocument(
                     plan: plan, planFile: loaded.file, planFileSHA256: loaded.sha256, absolutePaths: true)

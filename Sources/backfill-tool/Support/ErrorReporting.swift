@@ -27,6 +27,7 @@ enum ErrorReporting {
         case let error as ExchangeError: (error.description, error.isTemporary ? temporary : .failure)
         case let error as TransportError: (error.description, temporary)
         case let error as PlanningError: (error.description, .failure)
+        case let error as LandingArea.Failure: (error.description, .failure)
         default: (String(describing: error), .failure)
         }
     }

@@ -1,0 +1,148 @@
+import Foundation
+
+/// Executes a plan's tasks (§5): fetch → keep closed candles inside the task → deterministic CSV → `.partial`,
+/// fsync, rename → SHA-256 → one ledger transaction (file row, watermark, generation). Tasks of many pairs run
+/// concurrently, bounded by `parallelism`; memory holds at most `parallelism` pages.
+package struct Applier: Sendable {
+    package var plan: Plan
+    package var exchange: ExchangeKind
+    package var market: MarketKind
+    package var columns: ColumnSet
+    package var ledger: Ledger
+    package var landing: LandingArea
+    package var source: any CandleSource
+    package var parallelism: Int
+    package var actor: String
+
+    package init(
+        plan: Plan, exchange: ExchangeKind, market: MarketKind, columns: ColumnSet, ledger: Ledger,
+        landing: LandingArea, source: any CandleSource, parallelism: Int, actor: String
+    ) {
+        self.plan = plan
+        self.exchange = exchange
+        self.market = market
+        self.columns = columns
+        self.ledger = ledger
+        self.landing = landing
+        self.source = source
+        self.parallelism = max(1, parallelism)
+        self.actor = actor
+    }
+
+    /// Runs every task; `coverage` is each pair's files ∪ gaps when the plan was made (for watermarks).
+    package func run(coverage: [Pair: RangeSet]) async throws -> ApplySummary {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let serverNow = try await source.serverTime()
+        let recorder = Recorder(
+            ledger: ledger, exchange: exchange, market: market, coverage: coverage, actor: actor)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var running = 0
+            for task in plan.tasks {
+                if running >= parallelism {
+                    try await group.next()
+                    running -= 1
+                }
+                group.addTask { try await execute(task, serverNow: serverNow, recorder: recorder) }
+                running += 1
+            }
+            try await group.waitForAll()
+        }
+        var summary = await recorder.summary
+        summary.elapsedMs = Int64((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
+        return summary
+    }
+
+    /// How close to "now" a task may end and still be trusted when its newest candles are missing: Binance's
+    /// klines come from a database that can lag the live stream, so a short tail is fetched again next run rather
+    /// than recorded as a gap.
+    static func freshnessMarginMs(_ timeframe: Timeframe) -> Int64 {
+        max(2 * timeframe.nominalDurationMs, 5 * Timeframe.minuteMs)
+    }
+
+    func execute(_ task: PlanTask, serverNow: Int64, recorder: Recorder) async throws {
+        let rows = try await source.fetch(task, market: market)
+        await recorder.countRequest()
+        let closed = rows.filter { $0.closeTime < serverNow && task.range.contains($0.openTime) }
+        let pair = Pair(symbol: task.symbol, timeframe: task.timeframe)
+        let lastExpected = task.timeframe.floor(task.range.upperBound - 1)
+        if task.range.upperBound > serverNow - Self.freshnessMarginMs(task.timeframe),
+            closed.last.map({ $0.openTime < lastExpected }) ?? true
+        {
+            await recorder.defer()
+            return
+        }
+        guard !closed.isEmpty else {
+            try await recorder.gap(pair: pair, range: task.range)
+            return
+        }
+        let bytes = CSVFormat.render(closed, columns: columns)
+        try landing.write(bytes, to: task.path)
+        let file = NewFile(
+            sha256: SHA256Hex.digest(bytes), path: task.path, exchange: exchange, market: market, symbol: task.symbol,
+            symbolId: task.symbolId, timeframe: task.timeframe, range: task.range, rows: closed.count,
+            bytes: bytes.count, source: .rest)
+        switch try await recorder.commit(file, pair: pair) {
+        case .registered:
+            break
+        case .duplicate(let existing) where existing != task.path:
+            try landing.remove(task.path)
+        case .duplicate:
+            break
+        }
+    }
+
+    /// Serialises ledger commits and keeps each pair's coverage to move watermarks contiguously.
+    actor Recorder {
+        let ledger: Ledger
+        let exchange: ExchangeKind
+        let market: MarketKind
+        var coverage: [Pair: RangeSet]
+        let actor: String
+        var summary = ApplySummary()
+
+        init(ledger: Ledger, exchange: ExchangeKind, market: MarketKind, coverage: [Pair: RangeSet], actor: String) {
+            self.ledger = ledger
+            self.exchange = exchange
+            self.market = market
+            self.coverage = coverage
+            self.actor = actor
+        }
+
+        func countRequest() { summary.requests += 1 }
+
+        func `defer`() { summary.deferred += 1 }
+
+        /// The watermark after adding `range`: the end of the coverage contiguous from its first candle.
+        func watermark(pair: Pair, adding range: TimeRange) -> (RangeSet, (name: String, value: Int64)?) {
+            var set = coverage[pair] ?? RangeSet()
+            set.insert(range)
+            let name = WatermarkName.make(exchange: exchange, market: market, pair: pair)
+            guard let first = set.runs.first, let end = set.contiguousEnd(from: first.lowerBound) else {
+                return (set, nil)
+            }
+            return (set, (name, end))
+        }
+
+        func commit(_ file: NewFile, pair: Pair) throws -> CommitResult {
+            let (set, mark) = watermark(pair: pair, adding: file.range)
+            let result = try ledger.commit(file, watermark: mark, actor: actor)
+            switch result {
+            case .registered:
+                coverage[pair] = set
+                summary.filesWritten += 1
+                summary.candles += file.rows
+            case .duplicate(let existing):
+                if existing != file.path { summary.duplicatesDeleted += 1 }
+            }
+            return result
+        }
+
+        func gap(pair: Pair, range: TimeRange) throws {
+            let (set, mark) = watermark(pair: pair, adding: range)
+            try ledger.commitGap(
+                exchange: exchange, market: market, pair: pair, range: range, watermark: mark, actor: actor)
+            coverage[pair] = set
+            summary.gapsConfirmed += 1
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// Everything `apply` does around the ``Applier``: create the ledger and landing directory, plan against the
+/// exchange's clock, then execute the tasks and record the run.
+package struct ApplySession: Sendable {
+    package var loaded: LoadedPlan
+    package var frozenNowMs: Int64?
+    package var parallelism: Int
+    package var apiKey: String?
+
+    package init(loaded: LoadedPlan, frozenNowMs: Int64?, parallelism: Int, apiKey: String?) {
+        self.loaded = loaded
+        self.frozenNowMs = frozenNowMs
+        self.parallelism = max(1, parallelism)
+        self.apiKey = apiKey
+    }
+
+    /// Plans, and unless `dryRun`, applies. Returns the plan and (when applied) the summary.
+    package func run(dryRun: Bool) async throws -> (plan: Plan, summary: ApplySummary?) {
+        let file = loaded.file
+        if !dryRun {
+            guard try Ledger.open(path: file.ledger, create: true) != nil else {
+                throw LedgerError.cannotOpen(path: file.ledger, reason: "could not be created")
+            }
+        }
+        let marketSource: any MarketSource
+        let candleSource: (Int64) -> any CandleSource
+        switch file.exchange {
+        case .simulated:
+            marketSource = SimulatedMarketSource(market: file.market, frozenNowMs: frozenNowMs)
+            candleSource = { now in SimulatedCandleSource(nowMs: now) }
+        case .binance:
+            let binance = BinanceMarketSource(
+                plan: file, frozenNowMs: frozenNowMs, apiKey: apiKey, connections: parallelism)
+            marketSource = binance
+            candleSource = { _ in BinanceCandleSource(client: binance.client, frozenNowMs: frozenNowMs) }
+        }
+        do {
+            let result = try await apply(marketSource: marketSource, candleSource: candleSource, dryRun: dryRun)
+            await marketSource.close()
+            return result
+        } catch {
+            await marketSource.close()
+            throw error
+        }
+    }
+
+    private func apply(
+        marketSource: any MarketSource, candleSource: (Int64) -> any CandleSource, dryRun: Bool
+    )
+        async throws -> (plan: Plan, summary: ApplySummary?)
+    {
+        let file = loaded.file
+        let session = PlanningSession(plan: file, planSHA256: loaded.sha256, source: marketSource)
+        let (plan, snapshot) = try await session.runWithSnapshot()
+        guard !dryRun else { return (plan, nil) }
+        guard let ledger = try Ledger.open(path: file.ledger, create: true) else {
+            throw LedgerError.cannotOpen(path: file.ledger, reason: "missing")
+        }
+        let landing = LandingArea(path: file.landing)
+        do {
+            try FileManager.default.createDirectory(at: landing.root, withIntermediateDirectories: true)
+        } catch {
+            throw LandingArea.Failure.io(path: file.landing, reason: "cannot create the landing directory")
+        }
+        var coverage: [Pair: RangeSet] = [:]
+        for (pair, pairCoverage) in snapshot.pairs { coverage[pair] = pairCoverage.covered }
+        let run = try ledger.startRun(command: "apply", planSHA256: loaded.sha256)
+        let applier = Applier(
+            plan: plan, exchange: file.exchange, market: file.market, columns: file.columns, ledger: ledger,
+            landing: landing, source: candleSource(plan.nowMs), parallelism: parallelism,
+            actor: "backfill-tool apply pid \(ProcessInfo.processInfo.processIdentifier)")
+        do {
+            let summary = try await applier.run(coverage: coverage)
+            let json = (try? JSONEncoder().encode(summary)).map { String(decoding: $0, as: UTF8.self) }
+            try ledger.finishRun(run, outcome: "succeeded", summaryJSON: json)
+            return (plan, summary)
+        } catch {
+            try? ledger.finishRun(run, outcome: "failed", summaryJSON: nil)
+            throw error
+        }
+    }
+}

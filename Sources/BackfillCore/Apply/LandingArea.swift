@@ -1,0 +1,94 @@
+import Foundation
+
+/// Writes landing files atomically (§4.1): `.<name>.partial` in the same directory, fsync, rename, fsync the
+/// directory. A file is never visible under its final name half-written.
+package struct LandingArea: Sendable {
+    package let root: URL
+
+    package init(path: String) {
+        root = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
+    }
+
+    package enum Failure: Error, Equatable, CustomStringConvertible {
+        case outsideLanding(String)
+        case io(path: String, reason: String)
+
+        package var description: String {
+            switch self {
+            case .outsideLanding(let path): "refusing a path outside the landing directory: \(path)"
+            case .io(let path, let reason): "cannot write \(path): \(reason)"
+            }
+        }
+    }
+
+    /// The absolute URL of a landing-relative path, refusing anything that would leave the landing directory.
+    package func url(for relative: String) throws(Failure) -> URL {
+        let parts = relative.split(separator: "/", omittingEmptySubsequences: false)
+        guard !relative.hasPrefix("/"), !parts.isEmpty,
+            parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && !$0.contains("\0") })
+        else { throw .outsideLanding(relative) }
+        return root.appendingPathComponent(relative)
+    }
+
+    /// The `.partial` sibling a file is written to before its rename.
+    package static func partialURL(for url: URL) -> URL {
+        url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".partial")
+    }
+
+    /// Writes `bytes` to `relative` atomically and durably.
+    package func write(_ bytes: [UInt8], to relative: String) throws(Failure) {
+        let final = try url(for: relative)
+        let directory = final.deletingLastPathComponent()
+        let partial = Self.partialURL(for: final)
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .io(path: directory.path, reason: Self.reason(error))
+        }
+        let fd = open(partial.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw .io(path: partial.path, reason: String(cString: strerror(errno))) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { buffer in
+                Foundation.write(fd, buffer.baseAddress.map { $0 + offset }, bytes.count - offset)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                let reason = String(cString: strerror(errno))
+                close(fd)
+                unlink(partial.path)
+                throw .io(path: partial.path, reason: reason)
+            }
+            offset += written
+        }
+        if fsync(fd) != 0 {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            unlink(partial.path)
+            throw .io(path: partial.path, reason: reason)
+        }
+        close(fd)
+        guard rename(partial.path, final.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(partial.path)
+            throw .io(path: final.path, reason: reason)
+        }
+        let dirFd = open(directory.path, O_RDONLY)
+        if dirFd >= 0 {
+            fsync(dirFd)
+            close(dirFd)
+        }
+    }
+
+    /// Removes a landing file (duplicates).
+    package func remove(_ relative: String) throws(Failure) {
+        let target = try url(for: relative)
+        guard unlink(target.path) == 0 || errno == ENOENT else {
+            throw .io(path: target.path, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import BackfillCore
+import Foundation
+
+/// `backfill-tool apply PLAN.yaml`: fetches the missing chunks, exactly once.
+struct ApplyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Fetch the missing chunks into the landing area and register them in the ledger, exactly once.",
+        discussion: "Creates a missing ledger and landing directory. Safe to run again: a second run has nothing to do."
+    )
+
+    @Argument(help: "The plan file (YAML).")
+    var planPath: String
+
+    @Option(name: .long, help: "Tasks run at once (requests in flight).")
+    var parallelism: Int = 4
+
+    @Flag(name: .long, help: "Print one JSON document on stdout instead of text.")
+    var json = false
+
+    @Flag(name: .long, help: "Show what would be fetched and change nothing.")
+    var dryRun = false
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var debug: DebugOptions
+
+    func validate() throws {
+        guard (1...64).contains(parallelism) else { throw ValidationError("--parallelism must be 1...64") }
+    }
+
+    func run() async throws {
+        try await ErrorReporting.run {
+            let environment = ProcessInfo.processInfo.environment
+            let loaded = try LoadedPlan.load(
+                path: planPath, environment: environment, ledger: global.ledger, landing: global.landing)
+            let session = ApplySession(
+                loaded: loaded, frozenNowMs: debug.nowMs, parallelism: parallelism, apiKey: environment["API_KEY"])
+            let (plan, summary) = try await session.run(dryRun: dryRun)
+            guard let summary else {
+                if json {
+                    let document = PlanDocument(
+                        plan: plan, planFile: loaded.file, planFileSHA256: loaded.sha256, absolutePaths: false)
+                    Output.result(try document.encoded())
+                } else {
+                    Output.result(PlanRenderer.text(plan))
+                    Output.note("Dry run: nothing was fetched or changed.")
+                }
+                return
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                let document = ApplyDocument(summary: summary)
+                Output.result(try encoder.encode(document) + Data("\n".utf8))
+            } else {
+                Output.result(summary.text + "\n")
+            }
+        }
+    }
+}
+
+/// `apply --json`.
+struct ApplyDocument: Encodable {
+    var formatVersion = 1
+    var command = "apply"
+    var summary: ApplySummary
+
+    enum CodingKeys: String, CodingKey {
+        case command, summary
+        case formatVersion = "format_version"
+    }
+}
