@@ -1,0 +1,140 @@
+import BackfillTestSupport
+import Foundation
+import GRDB
+import Testing
+
+@testable import BackfillCore
+
+struct ApplierTests {
+    static let now = utc(2024, 7, 3, 12, 30)
+
+    func loaded(_ dir: TemporaryDirectory, columns: String = "basic", extra: String = "") throws -> LoadedPlan {
+        let path = try dir.write(
+            """
+            version: 1
+            exchange: simulated
+            landing: \(dir.path("incoming"))
+            ledger: \(dir.path("manifest.sqlite"))
+            columns: \(columns)
+            defaults: {start: 2024-02-10, end: 2024-02-20}
+            targets:
+              - symbols: [BTC/USDT, ETH/USDT]
+                timeframes: [1h, 5m]
+            \(extra)
+            """, to: "plan.yaml")
+        return try LoadedPlan.load(path: path, environment: [:])
+    }
+
+    func apply(_ loaded: LoadedPlan, parallelism: Int = 4) async throws -> (Plan, ApplySummary) {
+        let (plan, summary) = try await ApplySession(
+            loaded: loaded, frozenNowMs: Self.now, parallelism: parallelism, apiKey: nil
+        ).run(dryRun: false)
+        return (plan, try #require(summary))
+    }
+
+    @Test func filesHoldExactlyTheExchangesClosedCandlesOnce() async throws {
+        let dir = try TemporaryDirectory("apply")
+        let loaded = try loaded(dir)
+        let (plan, summary) = try await apply(loaded)
+        #expect(summary.filesWritten == plan.tasks.count)
+        let exchange = SimulatedExchange()
+        var total = 0
+        for task in plan.tasks {
+            let instrument = try #require(exchange.instrument(.spot, symbolId: task.symbolId))
+            let expected = exchange.klines(
+                instrument, task.timeframe, startTime: task.range.lowerBound, endTime: task.range.upperBound - 1,
+                limit: 1000, serverTime: Self.now)
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: dir.path("incoming/" + task.path)))
+            #expect(Array(bytes) == CSVFormat.render(expected, columns: .basic), "\(task.path)")
+            total += expected.count
+        }
+        // 2024-02-14 02:00–04:30 has no candles: 2 hours and 30 five-minute candles per symbol.
+        #expect(summary.candles == total)
+        #expect(total == 2 * (240 - 2) + 2 * (2880 - 30))
+        let ledger = try #require(try Ledger.open(path: loaded.file.ledger, create: false))
+        #expect(try ledger.fileCount() == plan.tasks.count)
+        let watermark = try await ledger.writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT value_ms FROM watermarks WHERE name = 'ingest:simulated:BTC/USDT:1h'")
+        }
+        #expect(watermark == utc(2024, 2, 20))
+        let run = try await ledger.writer.read { db in try String.fetchOne(db, sql: "SELECT outcome FROM runs") }
+        #expect(run == "succeeded")
+        // No .partial file is left anywhere.
+        let leftovers = FileManager.default.enumerator(atPath: dir.path("incoming"))?.compactMap { $0 as? String }
+            .filter { $0.hasSuffix(".partial") }
+        #expect(leftovers?.isEmpty == true)
+    }
+
+    @Test func aSecondApplyHasNothingToDoAndFilesAreByteIdentical() async throws {
+        let first = try TemporaryDirectory("apply")
+        let second = try TemporaryDirectory("apply")
+        _ = try await apply(try loaded(first), parallelism: 1)
+        let (_, again) = try await apply(try loaded(first))
+        #expect(again.filesWritten == 0 && again.requests == 0 && again.candles == 0)
+        _ = try await apply(try loaded(second), parallelism: 8)
+        // Same plan, other run, other parallelism: the same bytes under the same names.
+        let a = try first.inventory().filter { $0.key.hasPrefix("/incoming/") }
+        let b = try second.inventory().filter { $0.key.hasPrefix("/incoming/") }
+        #expect(!a.isEmpty)
+        #expect(a == b)
+    }
+
+    @Test func fullColumnsCarryEveryField() async throws {
+        let dir = try TemporaryDirectory("apply")
+        let (plan, _) = try await apply(try loaded(dir, columns: "full"))
+        let task = try #require(plan.tasks.first)
+        let text = try String(contentsOfFile: dir.path("incoming/" + task.path), encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        #expect(lines.first == "timestamp,open,high,low,close,volume,close_time,quote_volume,trades,taker_buy_base_volume,taker_buy_quote_volume")
+        #expect(lines.dropFirst().allSatisfy { $0.split(separator: ",").count == 11 })
+        #expect(text.hasSuffix("\n") && !text.contains("\r") && !text.contains(" "))
+    }
+
+    @Test func anEmptyChunkIsRecordedAsAGapAndNotPlannedAgain() async throws {
+        let dir = try TemporaryDirectory("apply")
+        // LUNA/USDT was delisted on 2022-05-13: a range after it is empty.
+        let path = try dir.write(
+            """
+            version: 1
+            exchange: simulated
+            landing: \(dir.path("incoming"))
+            ledger: \(dir.path("manifest.sqlite"))
+            defaults: {start: 2022-06-01, end: 2022-06-05}
+            targets:
+              - symbols: [LUNA/USDT]
+                timeframes: [1h]
+            """, to: "plan.yaml")
+        let loaded = try LoadedPlan.load(path: path, environment: [:])
+        let (_, summary) = try await apply(loaded)
+        #expect(summary.gapsConfirmed == 1 && summary.filesWritten == 0)
+        let (plan, again) = try await apply(loaded)
+        #expect(plan.tasks.isEmpty && again.requests == 0)
+    }
+
+    @Test func duplicateContentIsDeleted() async throws {
+        let dir = try TemporaryDirectory("apply")
+        let loaded = try loaded(dir)
+        let (plan, _) = try await apply(loaded)
+        let task = try #require(plan.tasks.first)
+        let ledger = try #require(try Ledger.open(path: loaded.file.ledger, create: false))
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: dir.path("incoming/" + task.path))))
+        // The same bytes written again under another name are a duplicate: the new file goes.
+        let other = task.path.replacingOccurrences(of: ".csv", with: "-copy.csv")
+        try LandingArea(path: dir.path("incoming")).write(bytes, to: other)
+        var file = NewFile(
+            sha256: SHA256Hex.digest(bytes), path: other, exchange: .simulated, market: .spot, symbol: task.symbol,
+            symbolId: task.symbolId, timeframe: task.timeframe, range: task.range, rows: 1, bytes: bytes.count,
+            source: .rest)
+        #expect(try ledger.commit(file, watermark: nil, actor: "t") == .duplicate(existingPath: task.path))
+        file.path = task.path
+        #expect(try ledger.commit(file, watermark: nil, actor: "t") == .duplicate(existingPath: task.path))
+    }
+
+    @Test func landingPathsCannotEscape() throws {
+        let landing = LandingArea(path: "/tmp/landing")
+        for bad in ["../x.csv", "/etc/passwd", "a/../../b.csv", "a//b.csv", "", "a/./b.csv"] {
+            #expect(throws: LandingArea.Failure.self, "\(bad)") { _ = try landing.url(for: bad) }
+        }
+        #expect(try landing.url(for: "binance/spot/BTCUSDT/1m/x.csv").path == "/tmp/landing/binance/spot/BTCUSDT/1m/x.csv")
+    }
+}
