@@ -76,7 +76,9 @@ package struct FakeBinanceRouter: Sendable {
             response.headers.append(("x-mbx-used-weight-\(suffix)", String(used)))
             return response
         }
-        switch state.admit(weight: weight, isKlines: endpoint == "klines") {
+        switch state.admit(
+            weight: weight, isKlines: endpoint == "klines", path: query.isEmpty ? path : path + "?" + query)
+        {
         case .rateLimited(let used, let retryAfter):
             var response = FakeResponse.error(
                 429, code: -1003,

@@ -13,6 +13,8 @@ package final class FakeBinanceState: Sendable {
         package var banned = 0
         package var faults = 0
         package var bansIssued = 0
+        /// The last 64 request paths (with queries), oldest first.
+        package var recent: [String] = []
     }
 
     /// The verdict on one request's weight.
@@ -65,9 +67,15 @@ package final class FakeBinanceState: Sendable {
     }
 
     /// Charges `weight` to the IP, or refuses it (429, escalating to 418 bans for those who keep going).
-    package func admit(weight: Int, isKlines: Bool, now: Int64 = FakeBinanceState.wallMs()) -> Admission {
+    package func admit(
+        weight: Int, isKlines: Bool, path: String = "", now: Int64 = FakeBinanceState.wallMs()
+    )
+        -> Admission
+    {
         inner.withLock { s in
             s.stats.requests += 1
+            s.stats.recent.append(path)
+            if s.stats.recent.count > 64 { s.stats.recent.removeFirst() }
             if isKlines { s.stats.klinesRequests += 1 }
             let window = config.weight.windowMs
             let start = now - now % window

@@ -68,6 +68,63 @@ struct FakeBinanceToolTests {
         }
     }
 
+    @Test func applyAgainstTheFakeWritesTheServersClosedCandlesOnceAndANoOpCostsOneRequest() async throws {
+        try await withFakeBinance(FakeBinanceConfig(clock: .init(frozenMs: Self.now))) { server in
+            let dir = try TemporaryDirectory("apply-binance")
+            try dir.write(
+                """
+                version: 1
+                exchange: binance
+                base_url: \(server.baseURL)
+                landing: incoming
+                ledger: manifest.sqlite
+                defaults: {start: 2024-02-10, end: now}
+                targets:
+                  - symbols: [BTC/USDT, ETH/USDT]
+                    timeframes: [1h, 15m]
+                """, to: "plan.yaml")
+            let first = try ToolRunner().run(["apply", "plan.yaml", "--json"], in: dir.path)
+            #expect(first.exitCode == 0, "\(first.stderr)")
+            let document = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any]
+            let summary = document?["summary"] as? [String: Any]
+            #expect(document?["format_version"] as? Int == 1)
+            // 2024-02-10 → 2024-03-01 minus the 2024-02-14 maintenance: per symbol 478 hours and 1910 quarters.
+            #expect(summary?["candles"] as? Int == 2 * (480 - 2) + 2 * (1920 - 10))
+            // Every file's rows are exactly the server's closed candles for its range.
+            let exchange = SimulatedExchange(config: server.state.config.market)
+            let ledger = try #require(try Ledger.open(path: dir.path("manifest.sqlite"), create: false))
+            #expect(try ledger.fileCount() == summary?["files_written"] as? Int)
+            for symbolId in ["BTCUSDT", "ETHUSDT"] {
+                let instrument = try #require(exchange.instrument(.spot, symbolId: symbolId))
+                for timeframe in [Timeframe.h1, .m15] {
+                    let folder = dir.path("incoming/binance/spot/\(symbolId)/\(timeframe.rawValue)")
+                    var seen: [String] = []
+                    for name in try FileManager.default.contentsOfDirectory(atPath: folder).sorted() {
+                        let text = try String(contentsOfFile: folder + "/" + name, encoding: .utf8)
+                        seen += text.split(separator: "\n").dropFirst().map(String.init)
+                    }
+                    let expected = exchange.klines(
+                        instrument, timeframe, startTime: utc(2024, 2, 10), endTime: Self.now - 1, limit: 100_000,
+                        serverTime: Self.now
+                    ).filter { $0.closeTime < Self.now }
+                    let rendered = String(decoding: CSVFormat.render(expected, columns: .basic), as: UTF8.self)
+                        .split(separator: "\n").dropFirst().map(String.init)
+                    #expect(seen.sorted() == rendered.sorted(), "\(symbolId) \(timeframe)")
+                    #expect(Set(seen).count == seen.count, "no candle twice")
+                }
+            }
+            let before = server.state.stats.requests
+            let second = try ToolRunner().run(["apply", "plan.yaml"], in: dir.path)
+            #expect(second.exitCode == 0)
+            #expect(second.stdout.hasPrefix("Apply complete: 0 files written (0 candles)"))
+            #expect(
+                server.state.stats.requests - before == 1,
+                "a no-op apply asks only for the server time: \(server.state.stats.recent.suffix(3))")
+            // One klines request per chunk, plus one listing probe per symbol on the first run.
+            #expect(server.state.stats.klinesRequests == (summary?["requests"] as? Int ?? 0) + 2)
+        }
+    }
+
     /// The ccxt job of ../shared/bench runs against the fake unchanged, on every market family.
     @Test(
         .enabled(if: peerAvailable, "needs .venv-bench with ccxt (installed by .ci/run) and ../shared/bench"),

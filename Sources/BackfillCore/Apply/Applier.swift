@@ -32,7 +32,8 @@ package struct Applier: Sendable {
     /// Runs every task; `coverage` is each pair's files ∪ gaps when the plan was made (for watermarks).
     package func run(coverage: [Pair: RangeSet]) async throws -> ApplySummary {
         let started = DispatchTime.now().uptimeNanoseconds
-        let serverNow = try await source.serverTime()
+        // The exchange's clock when the plan was made: a candle is kept only when `closeTime < serverNow`.
+        let serverNow = plan.nowMs
         let recorder = Recorder(
             ledger: ledger, exchange: exchange, market: market, coverage: coverage, actor: actor)
         try await withThrowingTaskGroup(of: Void.self) { group in

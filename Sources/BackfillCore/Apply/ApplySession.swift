@@ -25,6 +25,8 @@ package struct ApplySession: Sendable {
         }
         let marketSource: any MarketSource
         let candleSource: (Int64) -> any CandleSource
+        // Before fetching from Binance, read the weight limit from exchangeInfo (planning may have used the cache).
+        var prepare: @Sendable () async throws -> Void = {}
         switch file.exchange {
         case .simulated:
             marketSource = SimulatedMarketSource(market: file.market, frozenNowMs: frozenNowMs)
@@ -33,10 +35,12 @@ package struct ApplySession: Sendable {
             let binance = BinanceMarketSource(
                 plan: file, frozenNowMs: frozenNowMs, apiKey: apiKey, connections: parallelism)
             marketSource = binance
-            candleSource = { _ in BinanceCandleSource(client: binance.client, frozenNowMs: frozenNowMs) }
+            candleSource = { _ in BinanceCandleSource(client: binance.client) }
+            prepare = { _ = try await binance.client.exchangeInfo() }
         }
         do {
-            let result = try await apply(marketSource: marketSource, candleSource: candleSource, dryRun: dryRun)
+            let result = try await apply(
+                marketSource: marketSource, candleSource: candleSource, prepare: prepare, dryRun: dryRun)
             await marketSource.close()
             return result
         } catch {
@@ -46,7 +50,8 @@ package struct ApplySession: Sendable {
     }
 
     private func apply(
-        marketSource: any MarketSource, candleSource: (Int64) -> any CandleSource, dryRun: Bool
+        marketSource: any MarketSource, candleSource: (Int64) -> any CandleSource,
+        prepare: @Sendable () async throws -> Void, dryRun: Bool
     )
         async throws -> (plan: Plan, summary: ApplySummary?)
     {
@@ -63,6 +68,7 @@ package struct ApplySession: Sendable {
         } catch {
             throw LandingArea.Failure.io(path: file.landing, reason: "cannot create the landing directory")
         }
+        if !plan.tasks.isEmpty { try await prepare() }
         var coverage: [Pair: RangeSet] = [:]
         for (pair, pairCoverage) in snapshot.pairs { coverage[pair] = pairCoverage.covered }
         let run = try ledger.startRun(command: "apply", planSHA256: loaded.sha256)

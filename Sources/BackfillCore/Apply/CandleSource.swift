@@ -1,7 +1,5 @@
 /// Where `apply` gets a task's candles: the simulated exchange in process, or Binance through the client.
 package protocol CandleSource: Sendable {
-    /// The exchange clock; a candle is kept only when `closeTime < serverTime`.
-    func serverTime() async throws -> Int64
     /// Every candle the exchange returns with open time in `task.range` (possibly including the open one).
     func fetch(_ task: PlanTask, market: MarketKind) async throws -> [Kline]
 }
@@ -15,8 +13,6 @@ package struct SimulatedCandleSource: CandleSource {
         self.exchange = exchange
         self.nowMs = nowMs
     }
-
-    package func serverTime() async throws -> Int64 { nowMs }
 
     package func fetch(_ task: PlanTask, market: MarketKind) async throws -> [Kline] {
         guard let instrument = exchange.instrument(market, symbolId: task.symbolId) else { return [] }
@@ -38,16 +34,9 @@ package struct SimulatedCandleSource: CandleSource {
 /// Binance (or the fake) as a ``CandleSource``: one klines request per task, `limit` = the task's candles.
 package struct BinanceCandleSource: CandleSource {
     package let client: BinanceClient
-    package let frozenNowMs: Int64?
 
-    package init(client: BinanceClient, frozenNowMs: Int64? = nil) {
+    package init(client: BinanceClient) {
         self.client = client
-        self.frozenNowMs = frozenNowMs
-    }
-
-    package func serverTime() async throws -> Int64 {
-        if let frozenNowMs { return frozenNowMs }
-        return try await client.serverTime()
     }
 
     package func fetch(_ task: PlanTask, market: MarketKind) async throws -> [Kline] {

@@ -118,7 +118,10 @@ package struct BinanceClient: Sendable {
                     symbolId: symbolId, timeframe: timeframe, startTime: cursor, endTime: range.upperBound - 1,
                     limit: limit)
                 rows.append(contentsOf: page)
-                guard page.count == limit, let last = page.last else { break }
+                // A full page may be followed by more; a page that reached the range's last grid candle is the end.
+                guard page.count == limit, let last = page.last,
+                    last.openTime < timeframe.floor(range.upperBound - 1)
+                else { break }
                 cursor = last.openTime + 1
             }
         }

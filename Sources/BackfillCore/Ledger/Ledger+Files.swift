@@ -160,13 +160,16 @@ extension Ledger {
         }
     }
 
-    /// The cached markets of one exchange and market family.
-    package func cachedMarkets(exchange: ExchangeKind, market: MarketKind) throws -> [Market] {
+    /// The cached markets of one exchange and market family (only those fetched after `since`, epoch ms).
+    package func cachedMarkets(exchange: ExchangeKind, market: MarketKind, since: Int64 = 0) throws -> [Market] {
         try writer.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT symbol, symbol_id, status, listed_at_ms FROM markets WHERE exchange = ? AND market = ?",
-                arguments: [exchange.rawValue, market.rawValue]
+                sql: """
+                    SELECT symbol, symbol_id, status, listed_at_ms FROM markets
+                    WHERE exchange = ? AND market = ? AND fetched_at >= ?
+                    """,
+                arguments: [exchange.rawValue, market.rawValue, since]
             ).map { row in
                 Market(symbol: row[0], symbolId: row[1], market: market, status: row[2], listedAtMs: row[3])
             }

@@ -34,4 +34,6 @@ package struct BinanceMarketSource: MarketSource {
     }
 
     package func close() async { await transport?.shutdown() }
+
+    package var usesMarketCache: Bool { true }
 }

@@ -11,10 +11,13 @@ package protocol MarketSource: Sendable {
     func firstCandle(of market: Market) async throws -> Int64?
     /// Releases connections; called once when planning is done.
     func close() async
+    /// Whether markets may come from the ledger's cache instead of the network (a remote exchange).
+    var usesMarketCache: Bool { get }
 }
 
 extension MarketSource {
     package func close() async {}
+    package var usesMarketCache: Bool { false }
 }
 
 /// The simulated exchange as a ``MarketSource``; its clock is the wall clock unless frozen.

@@ -29,18 +29,43 @@ package struct PlanningSession: Sendable {
         try await makePlan()
     }
 
+    /// How long cached markets are trusted before exchangeInfo is asked again.
+    package static let marketCacheTTLMs: Int64 = 24 * 3_600_000
+
     private func makePlan() async throws -> (plan: Plan, snapshot: LedgerSnapshot) {
         let now = try await source.serverTime()
-        let listed = try await source.markets()
-        var markets: [String: Market] = [:]
-        for market in listed where market.market == plan.market { markets[market.symbol] = market }
         let pairs = plan.pairs
-        // Every symbol is resolved before the ledger is even opened: a bad plan leaves no trace.
+        var markets: [String: Market] = [:]
+        var fromCache = false
+        if source.usesMarketCache, let ledger = try Ledger.open(path: plan.ledger, create: false) {
+            // A remote exchange is asked for exchangeInfo only when the ledger's cache lacks a symbol or is stale,
+            // so a run with nothing to do costs one /time request.
+            let cached = try ledger.cachedMarkets(
+                exchange: plan.exchange, market: plan.market, since: WallClock.nowMs() - Self.marketCacheTTLMs)
+            for market in cached { markets[market.symbol] = market }
+            fromCache = pairs.allSatisfy { markets[$0.symbol.value] != nil }
+        }
+        if !fromCache {
+            markets = [:]
+            for market in try await source.markets() where market.market == plan.market {
+                markets[market.symbol] = market
+            }
+        }
+        // Every symbol is resolved before the ledger is opened for the snapshot: a bad plan leaves no trace.
         for pair in pairs { _ = try Planner.resolve(pair.symbol, in: markets) }
         let ledger = try Ledger.open(path: plan.ledger, create: false)
         var snapshot =
             try ledger?.snapshot(exchange: plan.exchange, market: plan.market, pairs: pairs.map(\.pair))
             ?? .empty
+        if let ledger, source.usesMarketCache, !fromCache {
+            let used = Set(pairs.map(\.symbol.value))
+            let known = markets.values.filter { used.contains($0.symbol) }.map { market in
+                var market = market
+                if market.listedAtMs == nil { market.listedAtMs = snapshot.listings[market.symbol] }
+                return market
+            }
+            try ledger.cacheMarkets(known, exchange: plan.exchange)
+        }
         // Listing discovery: once per symbol ever, when neither exchangeInfo nor the ledger's cache has it.
         var discovered: [Market] = []
         for pair in pairs {

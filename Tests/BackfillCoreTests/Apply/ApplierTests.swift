@@ -85,7 +85,10 @@ struct ApplierTests {
         let task = try #require(plan.tasks.first)
         let text = try String(contentsOfFile: dir.path("incoming/" + task.path), encoding: .utf8)
         let lines = text.split(separator: "\n")
-        #expect(lines.first == "timestamp,open,high,low,close,volume,close_time,quote_volume,trades,taker_buy_base_volume,taker_buy_quote_volume")
+        #expect(
+            lines.first
+                == "timestamp,open,high,low,close,volume,close_time,quote_volume,trades,taker_buy_base_volume,taker_buy_quote_volume"
+        )
         #expect(lines.dropFirst().allSatisfy { $0.split(separator: ",").count == 11 })
         #expect(text.hasSuffix("\n") && !text.contains("\r") && !text.contains(" "))
     }
@@ -135,6 +138,7 @@ struct ApplierTests {
         for bad in ["../x.csv", "/etc/passwd", "a/../../b.csv", "a//b.csv", "", "a/./b.csv"] {
             #expect(throws: LandingArea.Failure.self, "\(bad)") { _ = try landing.url(for: bad) }
         }
-        #expect(try landing.url(for: "binance/spot/BTCUSDT/1m/x.csv").path == "/tmp/landing/binance/spot/BTCUSDT/1m/x.csv")
+        #expect(
+            try landing.url(for: "binance/spot/BTCUSDT/1m/x.csv").path == "/tmp/landing/binance/spot/BTCUSDT/1m/x.csv")
     }
 }
