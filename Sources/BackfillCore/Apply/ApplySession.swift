@@ -7,21 +7,53 @@ package struct ApplySession: Sendable {
     package var frozenNowMs: Int64?
     package var parallelism: Int
     package var apiKey: String?
+    /// How long to wait for another `apply` to release the ledger lock.
+    package var lockTimeoutMs: Int64
 
-    package init(loaded: LoadedPlan, frozenNowMs: Int64?, parallelism: Int, apiKey: String?) {
+    package init(
+        loaded: LoadedPlan, frozenNowMs: Int64?, parallelism: Int, apiKey: String?,
+        lockTimeoutMs: Int64 = 30_000
+    ) {
         self.loaded = loaded
         self.frozenNowMs = frozenNowMs
         self.parallelism = max(1, parallelism)
         self.apiKey = apiKey
+        self.lockTimeoutMs = lockTimeoutMs
+    }
+
+    /// Takes the ledger's apply lock, waiting up to `lockTimeoutMs`.
+    /// - Throws: ``LockBusy`` naming the holder.
+    static func lock(_ ledger: Ledger, owner: String, timeoutMs: Int64) async throws {
+        let deadline = WallClock.nowMs() + timeoutMs
+        while true {
+            guard let holder = try ledger.tryLock(owner: owner) else { return }
+            guard WallClock.nowMs() < deadline else { throw LockBusy(path: ledger.path, holder: holder) }
+            try await Task.sleep(for: .milliseconds(250))
+        }
     }
 
     /// Plans, and unless `dryRun`, applies. Returns the plan and (when applied) the summary.
     package func run(dryRun: Bool) async throws -> (plan: Plan, summary: ApplySummary?) {
         let file = loaded.file
+        let owner = "backfill-tool apply \(UUID().uuidString.prefix(8).lowercased())"
+        var lockedLedger: Ledger?
         if !dryRun {
-            guard try Ledger.open(path: file.ledger, create: true) != nil else {
+            guard let ledger = try Ledger.open(path: file.ledger, create: true) else {
                 throw LedgerError.cannotOpen(path: file.ledger, reason: "could not be created")
             }
+            try await Self.lock(ledger, owner: owner, timeoutMs: lockTimeoutMs)
+            lockedLedger = ledger
+        }
+        let beating = lockedLedger
+        let heartbeat = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                try? beating?.heartbeat(owner: owner)
+            }
+        }
+        defer {
+            heartbeat.cancel()
+            try? lockedLedger?.unlock(owner: owner)
         }
         let marketSource: any MarketSource
         let candleSource: (Int64) -> any CandleSource
@@ -71,6 +103,15 @@ package struct ApplySession: Sendable {
         if !plan.tasks.isEmpty { try await prepare() }
         var coverage: [Pair: RangeSet] = [:]
         for (pair, pairCoverage) in snapshot.pairs { coverage[pair] = pairCoverage.covered }
+        // Leftovers of an interrupted run: `.partial` files go.
+        for pair in plan.pairs {
+            let directory = landing.root.appendingPathComponent(
+                "\(file.exchange.rawValue)/\(file.market.rawValue)/\(pair.symbolId)/\(pair.timeframe.rawValue)")
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+            for name in names where name.hasPrefix(".") && name.hasSuffix(".partial") {
+                try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+            }
+        }
         let run = try ledger.startRun(command: "apply", planSHA256: loaded.sha256)
         let applier = Applier(
             plan: plan, exchange: file.exchange, market: file.market, columns: file.columns, ledger: ledger,

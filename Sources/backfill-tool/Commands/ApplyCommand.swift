@@ -22,6 +22,11 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Show what would be fetched and change nothing.")
     var dryRun = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Wait this long for another apply's ledger lock (30s, 2m, 500ms).", valueName: "duration"))
+    var lockTimeout: DurationOption = DurationOption(milliseconds: 30_000)
+
     @OptionGroup var global: GlobalOptions
     @OptionGroup(visibility: .hidden) var debug: DebugOptions
 
@@ -35,7 +40,8 @@ struct ApplyCommand: AsyncParsableCommand {
             let loaded = try LoadedPlan.load(
                 path: planPath, environment: environment, ledger: global.ledger, landing: global.landing)
             let session = ApplySession(
-                loaded: loaded, frozenNowMs: debug.nowMs, parallelism: parallelism, apiKey: environment["API_KEY"])
+                loaded: loaded, frozenNowMs: debug.nowMs, parallelism: parallelism, apiKey: environment["API_KEY"],
+                lockTimeoutMs: lockTimeout.milliseconds)
             let (plan, summary) = try await session.run(dryRun: dryRun)
             guard let summary else {
                 if json {
@@ -70,4 +76,24 @@ struct ApplyDocument: Encodable {
         case command, summary
         case formatVersion = "format_version"
     }
+}
+
+/// A duration flag: `30s`, `2m`, `500ms`, `1h`, or plain seconds.
+struct DurationOption: ExpressibleByArgument {
+    var milliseconds: Int64
+
+    init(milliseconds: Int64) { self.milliseconds = milliseconds }
+
+    init?(argument: String) {
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        for (suffix, factor) in units where argument.hasSuffix(suffix) {
+            guard let value = Int64(argument.dropLast(suffix.count)), value >= 0 else { return nil }
+            milliseconds = value * factor
+            return
+        }
+        guard let seconds = Int64(argument), seconds >= 0 else { return nil }
+        milliseconds = seconds * 1000
+    }
+
+    var defaultValueDescription: String { "\(milliseconds / 1000)s" }
 }

@@ -28,6 +28,7 @@ enum ErrorReporting {
         case let error as TransportError: (error.description, temporary)
         case let error as PlanningError: (error.description, .failure)
         case let error as LandingArea.Failure: (error.description, .failure)
+        case let error as LockBusy: (error.description, temporary)
         default: (String(describing: error), .failure)
         }
     }

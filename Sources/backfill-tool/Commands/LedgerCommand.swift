@@ -1,0 +1,46 @@
+import ArgumentParser
+import BackfillCore
+import Foundation
+
+/// `backfill-tool ledger …`: the consumer side of the ledger (§6.4).
+struct LedgerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledger",
+        abstract: "Inspect and maintain the ledger.",
+        subcommands: [UnlockCommand.self]
+    )
+}
+
+/// `backfill-tool ledger unlock --ledger PATH`: breaks the apply lock of a process that is gone.
+struct UnlockCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unlock",
+        abstract: "Break the apply lock left by a process that is gone."
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The ledger (manifest.sqlite).", valueName: "path"))
+    var ledger: String
+
+    @Flag(name: .long, help: "Print one JSON document on stdout.")
+    var json = false
+
+    func run() async throws {
+        try await ErrorReporting.run {
+            guard let opened = try Ledger.open(path: ledger, create: false) else {
+                throw LedgerError.cannotOpen(path: ledger, reason: "no such file")
+            }
+            let holder = try opened.breakLock()
+            if json {
+                var document: [String: Any] = [
+                    "format_version": 1, "command": "ledger unlock", "unlocked": holder != nil,
+                ]
+                if let holder { document["holder"] = ["owner": holder.owner, "pid": holder.pid, "host": holder.host] }
+                let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
+                Output.result(data + Data("\n".utf8))
+            } else {
+                Output.result(
+                    holder.map { "Unlocked: removed the lock held by \($0).\n" } ?? "The ledger was not locked.\n")
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import BackfillTestSupport
+import Foundation
+import GRDB
+import Testing
+
+@testable import BackfillCore
+
+struct LedgerLockTests {
+    @Test func oneHolderAtATime() throws {
+        let ledger = try Ledger.inMemory()
+        #expect(try ledger.tryLock(owner: "a") == nil)
+        #expect(try ledger.tryLock(owner: "a") == nil, "re-entrant for its owner")
+        let holder = try #require(try ledger.tryLock(owner: "b"))
+        #expect(holder.owner == "a")
+        #expect(holder.pid == ProcessInfo.processInfo.processIdentifier)
+        try ledger.unlock(owner: "b")
+        #expect(try ledger.tryLock(owner: "b")?.owner == "a", "only the owner releases")
+        try ledger.unlock(owner: "a")
+        #expect(try ledger.tryLock(owner: "b") == nil)
+    }
+
+    @Test func deadOrSilentHoldersAreReplaced() throws {
+        let ledger = try Ledger.inMemory()
+        let host = ProcessInfo.processInfo.hostName
+        let now = Ledger.nowMs()
+        // A process of this host that no longer exists.
+        try ledger.writer.write { db in
+            try db.execute(
+                sql:
+                    "INSERT INTO locks (name, owner, pid, host, heartbeat_at) VALUES ('apply', 'gone', 2147483646, ?, ?)",
+                arguments: [host, now])
+        }
+        #expect(try ledger.tryLock(owner: "me") == nil)
+        // Another host's holder whose heartbeat stopped a while ago.
+        try ledger.breakLock()
+        try ledger.writer.write { db in
+            try db.execute(
+                sql:
+                    "INSERT INTO locks (name, owner, pid, host, heartbeat_at) VALUES ('apply', 'far', 1, 'elsewhere', ?)",
+                arguments: [now - Ledger.lockStaleMs - 1])
+        }
+        #expect(try ledger.tryLock(owner: "me") == nil)
+        // A live one on another host is respected.
+        try ledger.breakLock()
+        try ledger.writer.write { db in
+            try db.execute(
+                sql:
+                    "INSERT INTO locks (name, owner, pid, host, heartbeat_at) VALUES ('apply', 'busy', 1, 'elsewhere', ?)",
+                arguments: [now])
+        }
+        #expect(try ledger.tryLock(owner: "me")?.owner == "busy")
+        #expect(try ledger.breakLock()?.owner == "busy")
+        #expect(try ledger.breakLock() == nil)
+    }
+}

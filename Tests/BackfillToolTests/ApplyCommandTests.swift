@@ -1,0 +1,87 @@
+import BackfillTestSupport
+import Foundation
+import GRDB
+import Testing
+
+@testable import BackfillCore
+
+/// `apply` end to end through the built binary, on the simulated exchange.
+@Suite(.serialized)
+struct ApplyCommandTests {
+    static let now = "1720009800000"
+
+    func workspace(batch: Int = 1000, start: String = "2024-06-20") throws -> TemporaryDirectory {
+        let dir = try TemporaryDirectory("apply-cli")
+        try dir.write(
+            """
+            version: 1
+            exchange: simulated
+            landing: incoming
+            ledger: manifest.sqlite
+            defaults: {start: \(start), end: 2024-07-01, batch_limit: \(batch)}
+            targets:
+              - symbols: [BTC/USDT, ETH/USDT, SOL/USDT]
+                timeframes: [1m, 1h]
+            """, to: "plan.yaml")
+        return dir
+    }
+
+    @Test func lockBusyExits75NamingTheHolderAndUnlockBreaksIt() async throws {
+        let dir = try workspace()
+        let ledger = try #require(try Ledger.open(path: dir.path("manifest.sqlite"), create: true))
+        #expect(try ledger.tryLock(owner: "nightly job on ci-7") == nil)
+        let tool = ToolRunner()
+        let busy = try tool.run(["apply", "plan.yaml", "--now-ms", Self.now, "--lock-timeout", "1s"], in: dir.path)
+        #expect(busy.exitCode == 75)
+        #expect(
+            busy.stderr.contains("is locked by nightly job on ci-7 (pid \(ProcessInfo.processInfo.processIdentifier)"))
+        #expect(try ledger.fileCount() == 0)
+        let unlock = try tool.run(["ledger", "unlock", "--ledger", "manifest.sqlite"], in: dir.path)
+        #expect(unlock.exitCode == 0)
+        #expect(unlock.stdout.hasPrefix("Unlocked: removed the lock held by nightly job on ci-7"))
+        let done = try tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: dir.path)
+        #expect(done.exitCode == 0, "\(done.stderr)")
+        #expect(try ledger.fileCount() > 0)
+        let locks = try await ledger.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM locks") }
+        #expect(locks == 0, "apply releases its lock")
+    }
+
+    @Test func twoConcurrentAppliesDoNoWorkTwice() async throws {
+        let dir = try workspace(batch: 200)
+        let tool = ToolRunner()
+        let results = try await withThrowingTaskGroup(of: ToolRunner.Result.self) { group in
+            for _ in 0..<2 {
+                group.addTask { try tool.run(["apply", "plan.yaml", "--now-ms", Self.now, "--json"], in: dir.path) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        var written = 0
+        for result in results {
+            #expect(result.exitCode == 0, "\(result.stderr)")
+            let document = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            written += (document?["summary"] as? [String: Any])?["files_written"] as? Int ?? -1_000
+        }
+        let ledger = try #require(try Ledger.open(path: dir.path("manifest.sqlite"), create: false))
+        #expect(written == (try ledger.fileCount()))
+        let events = try await ledger.writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM status_events")
+        }
+        #expect(events == written, "every file registered exactly once")
+    }
+
+    @Test func dryRunChangesNothingAndApplyCreatesLedgerAndLanding() throws {
+        let dir = try workspace()
+        let tool = ToolRunner()
+        let dry = try tool.run(["apply", "plan.yaml", "--now-ms", Self.now, "--dry-run"], in: dir.path)
+        #expect(dry.exitCode == 0)
+        #expect(dry.stdout.contains("+ fetch BTC/USDT 1m"))
+        #expect(try dir.inventory().keys.sorted() == ["/plan.yaml"])
+        let run = try tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: dir.path)
+        #expect(run.exitCode == 0)
+        #expect(run.stdout.hasPrefix("Apply complete: "))
+        #expect(FileManager.default.fileExists(atPath: dir.path("incoming/simulated/spot/BTCUSDT/1m")))
+        let again = try tool.run(["plan", "plan.yaml", "--now-ms", Self.now, "--detailed-exitcode"], in: dir.path)
+        #expect(again.exitCode == 0)
+        #expect(again.stdout == "No changes. Coverage is complete.\n")
+    }
+}
