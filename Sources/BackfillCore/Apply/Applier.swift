@@ -13,6 +13,8 @@ package struct Applier: Sendable {
     package var source: any CandleSource
     package var parallelism: Int
     package var actor: String
+    /// A pause after each stage (fetch, write, rename), for the crash tests' SIGKILLs to land in every stage.
+    package var stageDelayMs: Int = 0
 
     package init(
         plan: Plan, exchange: ExchangeKind, market: MarketKind, columns: ColumnSet, ledger: Ledger,
@@ -63,6 +65,7 @@ package struct Applier: Sendable {
     func execute(_ task: PlanTask, serverNow: Int64, recorder: Recorder) async throws {
         let rows = try await source.fetch(task, market: market)
         await recorder.countRequest()
+        try await pause()
         let closed = rows.filter { $0.closeTime < serverNow && task.range.contains($0.openTime) }
         let pair = Pair(symbol: task.symbol, timeframe: task.timeframe)
         let lastExpected = task.timeframe.floor(task.range.upperBound - 1)
@@ -77,7 +80,10 @@ package struct Applier: Sendable {
             return
         }
         let bytes = CSVFormat.render(closed, columns: columns)
-        try landing.write(bytes, to: task.path)
+        let partial = try landing.writePartial(bytes, for: task.path)
+        try await pause()
+        try landing.publish(partial, as: task.path)
+        try await pause()
         let file = NewFile(
             sha256: SHA256Hex.digest(bytes), path: task.path, exchange: exchange, market: market, symbol: task.symbol,
             symbolId: task.symbolId, timeframe: task.timeframe, range: task.range, rows: closed.count,
@@ -90,6 +96,10 @@ package struct Applier: Sendable {
         case .duplicate:
             break
         }
+    }
+
+    func pause() async throws {
+        if stageDelayMs > 0 { try await Task.sleep(for: .milliseconds(stageDelayMs)) }
     }
 
     /// Serialises ledger commits and keeps each pair's coverage to move watermarks contiguously.

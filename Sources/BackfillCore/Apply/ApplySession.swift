@@ -9,6 +9,8 @@ package struct ApplySession: Sendable {
     package var apiKey: String?
     /// How long to wait for another `apply` to release the ledger lock.
     package var lockTimeoutMs: Int64
+    /// Test hook (hidden `--stage-delay-ms`): pause after each stage of each task.
+    package var stageDelayMs = 0
 
     package init(
         loaded: LoadedPlan, frozenNowMs: Int64?, parallelism: Int, apiKey: String?,
@@ -113,10 +115,11 @@ package struct ApplySession: Sendable {
             }
         }
         let run = try ledger.startRun(command: "apply", planSHA256: loaded.sha256)
-        let applier = Applier(
+        var applier = Applier(
             plan: plan, exchange: file.exchange, market: file.market, columns: file.columns, ledger: ledger,
             landing: landing, source: candleSource(plan.nowMs), parallelism: parallelism,
             actor: "backfill-tool apply pid \(ProcessInfo.processInfo.processIdentifier)")
+        applier.stageDelayMs = stageDelayMs
         do {
             let summary = try await applier.run(coverage: coverage)
             let json = (try? JSONEncoder().encode(summary)).map { String(decoding: $0, as: UTF8.self) }

@@ -37,6 +37,11 @@ package struct LandingArea: Sendable {
 
     /// Writes `bytes` to `relative` atomically and durably.
     package func write(_ bytes: [UInt8], to relative: String) throws(Failure) {
+        try publish(try writePartial(bytes, for: relative), as: relative)
+    }
+
+    /// First half of ``write(_:to:)``: the bytes, fsynced, under the `.partial` name.
+    package func writePartial(_ bytes: [UInt8], for relative: String) throws(Failure) -> URL {
         let final = try url(for: relative)
         let directory = final.deletingLastPathComponent()
         let partial = Self.partialURL(for: final)
@@ -68,6 +73,13 @@ package struct LandingArea: Sendable {
             throw .io(path: partial.path, reason: reason)
         }
         close(fd)
+        return partial
+    }
+
+    /// Second half of ``write(_:to:)``: rename to the final name, then fsync the directory.
+    package func publish(_ partial: URL, as relative: String) throws(Failure) {
+        let final = try url(for: relative)
+        let directory = final.deletingLastPathComponent()
         guard rename(partial.path, final.path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(partial.path)

@@ -39,9 +39,10 @@ struct ApplyCommand: AsyncParsableCommand {
             let environment = ProcessInfo.processInfo.environment
             let loaded = try LoadedPlan.load(
                 path: planPath, environment: environment, ledger: global.ledger, landing: global.landing)
-            let session = ApplySession(
+            var session = ApplySession(
                 loaded: loaded, frozenNowMs: debug.nowMs, parallelism: parallelism, apiKey: environment["API_KEY"],
                 lockTimeoutMs: lockTimeout.milliseconds)
+            session.stageDelayMs = debug.stageDelayMs
             let (plan, summary) = try await session.run(dryRun: dryRun)
             guard let summary else {
                 if json {

@@ -21,4 +21,8 @@ enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
 struct DebugOptions: ParsableArguments {
     @Option(name: .customLong("now-ms"), help: .hidden)
     var nowMs: Int64?
+
+    /// Crash tests: pause after each stage of each task so a SIGKILL can land in every stage.
+    @Option(name: .customLong("stage-delay-ms"), help: .hidden)
+    var stageDelayMs: Int = 0
 }

@@ -1,0 +1,86 @@
+import BackfillTestSupport
+import Foundation
+import GRDB
+import Testing
+
+@testable import BackfillCore
+
+/// SIGKILL `apply` at many moments, run it again, and compare with an uninterrupted run: same files (bytes), same
+/// ledger rows, same watermarks and gaps, no `.partial`, no row without its file.
+@Suite(.serialized)
+struct CrashTests {
+    static let now = "1720009800000"
+
+    static func workspace(_ label: String) throws -> TemporaryDirectory {
+        let dir = try TemporaryDirectory(label)
+        try dir.write(
+            """
+            version: 1
+            exchange: simulated
+            landing: incoming
+            ledger: manifest.sqlite
+            defaults: {start: 2024-02-13T12:00Z, end: 2024-02-14T12:00Z, batch_limit: 90}
+            targets:
+              - symbols: [BTC/USDT, ETH/USDT]
+                timeframes: [1m]
+            """, to: "plan.yaml")
+        return dir
+    }
+
+    /// Everything that must be equal: landing files with their bytes, and the ledger's rows (not its timestamps).
+    static func state(_ dir: TemporaryDirectory) async throws -> [String] {
+        var lines = try dir.inventory().filter { $0.key.hasPrefix("/incoming/") && !$0.key.hasSuffix("/") }
+            .map { "file \($0.key) \($0.value)" }
+        let ledger = try #require(try Ledger.open(path: dir.path("manifest.sqlite"), create: false))
+        lines += try await ledger.writer.read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT 'row ' || path || ' ' || sha256 || ' ' || t_start || ' ' || t_end || ' ' || rows || ' '
+                           || bytes || ' ' || status || ' ' || source FROM files
+                    UNION ALL SELECT 'watermark ' || name || ' ' || value_ms FROM watermarks
+                    UNION ALL SELECT 'gap ' || symbol || ' ' || t_start || ' ' || t_end FROM exchange_gaps
+                    UNION ALL SELECT 'lock ' || owner FROM locks
+                    """)
+        }
+        return lines.sorted()
+    }
+
+    @Test func killedAtTwentyFourMomentsEndsLikeAnUninterruptedRun() async throws {
+        let tool = ToolRunner()
+        let reference = try Self.workspace("crash-ref")
+        let clean = try tool.run(
+            ["apply", "plan.yaml", "--now-ms", Self.now, "--parallelism", "2"], in: reference.path)
+        #expect(clean.exitCode == 0)
+        let expected = try await Self.state(reference)
+        // 2 pairs × 16 chunks of 90 minutes, one per pair wholly inside the 2024-02-14 maintenance window.
+        #expect(expected.filter { $0.hasPrefix("row ") }.count == 30)
+        #expect(expected.filter { $0.hasPrefix("gap ") }.count == 2)
+        var killedBeforeEnd = 0
+        for moment in 0..<24 {
+            let dir = try Self.workspace("crash-\(moment)")
+            let process = Process()
+            process.executableURL = tool.executable
+            process.arguments = [
+                "apply", "plan.yaml", "--now-ms", Self.now, "--parallelism", "2", "--stage-delay-ms", "4",
+            ]
+            process.currentDirectoryURL = dir.url
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // From before the first request to the last commits: 10 ms … 240 ms.
+            try await Task.sleep(for: .milliseconds(10 + moment * 10))
+            if process.isRunning { killedBeforeEnd += 1 }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let rerun = try tool.run(
+                ["apply", "plan.yaml", "--now-ms", Self.now, "--lock-timeout", "5s"], in: dir.path)
+            #expect(rerun.exitCode == 0, "moment \(moment): \(rerun.stderr)")
+            let state = try await Self.state(dir)
+            #expect(state == expected, "moment \(moment)")
+            let partials = try dir.inventory().keys.filter { $0.hasSuffix(".partial") }
+            #expect(partials.isEmpty, "moment \(moment)")
+        }
+        #expect(killedBeforeEnd >= 20, "at least 20 kills landed mid-run")
+    }
+}
