@@ -84,4 +84,32 @@ struct ApplyCommandTests {
         #expect(again.exitCode == 0)
         #expect(again.stdout == "No changes. Coverage is complete.\n")
     }
+
+    @Test func savedPlansApplyUntilTheLedgerMoves() throws {
+        let dir = try workspace()
+        let tool = ToolRunner()
+        #expect(
+            try tool.run(["plan", "plan.yaml", "--now-ms", Self.now, "--out", "saved.json"], in: dir.path).exitCode == 0
+        )
+        #expect(
+            try tool.run(["plan", "plan.yaml", "--now-ms", Self.now, "--out", "stale.json"], in: dir.path).exitCode == 0
+        )
+        let saved = try PlanDocument.decode(Data(contentsOf: URL(fileURLWithPath: dir.path("saved.json"))))
+        let applied = try tool.run(["apply", "--plan-file", "saved.json", "--json"], in: dir.path)
+        #expect(applied.exitCode == 0, "\(applied.stderr)")
+        let document = try JSONSerialization.jsonObject(with: Data(applied.stdout.utf8)) as? [String: Any]
+        #expect((document?["summary"] as? [String: Any])?["files_written"] as? Int == saved.summary.chunks)
+        // The ledger has moved since stale.json was made: refused, nothing written.
+        let before = try dir.inventory()
+        let stale = try tool.run(["apply", "--plan-file", "stale.json"], in: dir.path)
+        #expect(stale.exitCode == 1)
+        #expect(
+            stale.stderr.hasPrefix("error: saved plan is stale: the ledger changed since it was made (generation 0 → "))
+        #expect(
+            try dir.inventory().filter { !$0.key.hasSuffix("-wal") && !$0.key.hasSuffix("-shm") }
+                == before.filter { !$0.key.hasSuffix("-wal") && !$0.key.hasSuffix("-shm") })
+        #expect(try tool.run(["apply", "plan.yaml", "--plan-file", "saved.json"], in: dir.path).exitCode == 64)
+        #expect(try tool.run(["apply"], in: dir.path).exitCode == 64)
+        #expect(try tool.run(["apply", "--plan-file", "plan.yaml"], in: dir.path).exitCode == 64)
+    }
 }

@@ -1,9 +1,16 @@
 import Foundation
 
-/// Everything `apply` does around the ``Applier``: create the ledger and landing directory, plan against the
-/// exchange's clock, then execute the tasks and record the run.
+/// Everything `apply` does around the ``Applier``: create the ledger, take its lock, plan against the exchange's
+/// clock (or take a saved plan, refused when the ledger moved since), clean leftovers, execute the tasks, record
+/// the run.
 package struct ApplySession: Sendable {
-    package var loaded: LoadedPlan
+    /// What to apply: a plan file (planned now) or a saved plan from `plan --out`.
+    package enum Input: Sendable {
+        case planFile(LoadedPlan)
+        case saved(PlanDocument)
+    }
+
+    package var input: Input
     package var frozenNowMs: Int64?
     package var parallelism: Int
     package var apiKey: String?
@@ -13,14 +20,40 @@ package struct ApplySession: Sendable {
     package var stageDelayMs = 0
 
     package init(
-        loaded: LoadedPlan, frozenNowMs: Int64?, parallelism: Int, apiKey: String?,
-        lockTimeoutMs: Int64 = 30_000
+        input: Input, frozenNowMs: Int64?, parallelism: Int, apiKey: String?, lockTimeoutMs: Int64 = 30_000
     ) {
-        self.loaded = loaded
+        self.input = input
         self.frozenNowMs = frozenNowMs
         self.parallelism = max(1, parallelism)
         self.apiKey = apiKey
         self.lockTimeoutMs = lockTimeoutMs
+    }
+
+    package init(
+        loaded: LoadedPlan, frozenNowMs: Int64?, parallelism: Int, apiKey: String?, lockTimeoutMs: Int64 = 30_000
+    ) {
+        self.init(
+            input: .planFile(loaded), frozenNowMs: frozenNowMs, parallelism: parallelism, apiKey: apiKey,
+            lockTimeoutMs: lockTimeoutMs)
+    }
+
+    /// The configuration `apply` runs with.
+    var config: PlanDocument.Config {
+        switch input {
+        case .saved(let document): return document.config
+        case .planFile(let loaded):
+            let file = loaded.file
+            return PlanDocument.Config(
+                exchange: file.exchange, market: file.market, baseURL: file.baseURL, landing: file.landing,
+                ledger: file.ledger, columns: file.columns, sleepMs: file.defaults.sleepMs)
+        }
+    }
+
+    var planSHA256: String {
+        switch input {
+        case .saved(let document): document.planFileSHA256
+        case .planFile(let loaded): loaded.sha256
+        }
     }
 
     /// Takes the ledger's apply lock, waiting up to `lockTimeoutMs`.
@@ -34,14 +67,15 @@ package struct ApplySession: Sendable {
         }
     }
 
-    /// Plans, and unless `dryRun`, applies. Returns the plan and (when applied) the summary.
+    /// Plans (or loads the saved plan), and unless `dryRun`, applies. Returns the plan and (when applied) the
+    /// summary.
     package func run(dryRun: Bool) async throws -> (plan: Plan, summary: ApplySummary?) {
-        let file = loaded.file
+        let config = config
         let owner = "backfill-tool apply \(UUID().uuidString.prefix(8).lowercased())"
         var lockedLedger: Ledger?
         if !dryRun {
-            guard let ledger = try Ledger.open(path: file.ledger, create: true) else {
-                throw LedgerError.cannotOpen(path: file.ledger, reason: "could not be created")
+            guard let ledger = try Ledger.open(path: config.ledger, create: true) else {
+                throw LedgerError.cannotOpen(path: config.ledger, reason: "could not be created")
             }
             try await Self.lock(ledger, owner: owner, timeoutMs: lockTimeoutMs)
             lockedLedger = ledger
@@ -58,23 +92,25 @@ package struct ApplySession: Sendable {
             try? lockedLedger?.unlock(owner: owner)
         }
         let marketSource: any MarketSource
-        let candleSource: (Int64) -> any CandleSource
+        let candleSource: @Sendable (Int64) -> any CandleSource
         // Before fetching from Binance, read the weight limit from exchangeInfo (planning may have used the cache).
         var prepare: @Sendable () async throws -> Void = {}
-        switch file.exchange {
+        switch config.exchange {
         case .simulated:
-            marketSource = SimulatedMarketSource(market: file.market, frozenNowMs: frozenNowMs)
+            marketSource = SimulatedMarketSource(market: config.market, frozenNowMs: frozenNowMs)
             candleSource = { now in SimulatedCandleSource(nowMs: now) }
         case .binance:
             let binance = BinanceMarketSource(
-                plan: file, frozenNowMs: frozenNowMs, apiKey: apiKey, connections: parallelism)
+                market: config.market, baseURL: config.baseURL, frozenNowMs: frozenNowMs, apiKey: apiKey,
+                connections: parallelism)
             marketSource = binance
             candleSource = { _ in BinanceCandleSource(client: binance.client) }
             prepare = { _ = try await binance.client.exchangeInfo() }
         }
         do {
             let result = try await apply(
-                marketSource: marketSource, candleSource: candleSource, prepare: prepare, dryRun: dryRun)
+                config: config, marketSource: marketSource, candleSource: candleSource, prepare: prepare,
+                dryRun: dryRun)
             await marketSource.close()
             return result
         } catch {
@@ -84,39 +120,52 @@ package struct ApplySession: Sendable {
     }
 
     private func apply(
-        marketSource: any MarketSource, candleSource: (Int64) -> any CandleSource,
+        config: PlanDocument.Config, marketSource: any MarketSource,
+        candleSource: @Sendable (Int64) -> any CandleSource,
         prepare: @Sendable () async throws -> Void, dryRun: Bool
-    )
-        async throws -> (plan: Plan, summary: ApplySummary?)
-    {
-        let file = loaded.file
-        let session = PlanningSession(plan: file, planSHA256: loaded.sha256, source: marketSource)
-        let (plan, snapshot) = try await session.runWithSnapshot()
-        guard !dryRun else { return (plan, nil) }
-        guard let ledger = try Ledger.open(path: file.ledger, create: true) else {
-            throw LedgerError.cannotOpen(path: file.ledger, reason: "missing")
+    ) async throws -> (plan: Plan, summary: ApplySummary?) {
+        let plan: Plan
+        var coverage: [Pair: RangeSet] = [:]
+        switch input {
+        case .planFile(let loaded):
+            let session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, source: marketSource)
+            let (planned, snapshot) = try await session.runWithSnapshot()
+            plan = planned
+            for (pair, pairCoverage) in snapshot.pairs { coverage[pair] = pairCoverage.covered }
+        case .saved(let document):
+            plan = document.plan
+            let ledger = try Ledger.open(path: config.ledger, create: false)
+            let generation = try ledger?.generation() ?? 0
+            guard generation == document.ledgerGeneration else {
+                throw StalePlan(saved: document.ledgerGeneration, current: generation)
+            }
+            let snapshot = try ledger?.snapshot(
+                exchange: config.exchange, market: config.market, pairs: plan.pairs.map(\.pair))
+            for (pair, pairCoverage) in snapshot?.pairs ?? [:] { coverage[pair] = pairCoverage.covered }
         }
-        let landing = LandingArea(path: file.landing)
+        guard !dryRun else { return (plan, nil) }
+        guard let ledger = try Ledger.open(path: config.ledger, create: true) else {
+            throw LedgerError.cannotOpen(path: config.ledger, reason: "missing")
+        }
+        let landing = LandingArea(path: config.landing)
         do {
             try FileManager.default.createDirectory(at: landing.root, withIntermediateDirectories: true)
         } catch {
-            throw LandingArea.Failure.io(path: file.landing, reason: "cannot create the landing directory")
+            throw LandingArea.Failure.io(path: config.landing, reason: "cannot create the landing directory")
         }
         if !plan.tasks.isEmpty { try await prepare() }
-        var coverage: [Pair: RangeSet] = [:]
-        for (pair, pairCoverage) in snapshot.pairs { coverage[pair] = pairCoverage.covered }
         // Leftovers of an interrupted run: `.partial` files go.
         for pair in plan.pairs {
             let directory = landing.root.appendingPathComponent(
-                "\(file.exchange.rawValue)/\(file.market.rawValue)/\(pair.symbolId)/\(pair.timeframe.rawValue)")
+                "\(config.exchange.rawValue)/\(config.market.rawValue)/\(pair.symbolId)/\(pair.timeframe.rawValue)")
             let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
             for name in names where name.hasPrefix(".") && name.hasSuffix(".partial") {
                 try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
             }
         }
-        let run = try ledger.startRun(command: "apply", planSHA256: loaded.sha256)
+        let run = try ledger.startRun(command: "apply", planSHA256: planSHA256)
         var applier = Applier(
-            plan: plan, exchange: file.exchange, market: file.market, columns: file.columns, ledger: ledger,
+            plan: plan, exchange: config.exchange, market: config.market, columns: config.columns, ledger: ledger,
             landing: landing, source: candleSource(plan.nowMs), parallelism: parallelism,
             actor: "backfill-tool apply pid \(ProcessInfo.processInfo.processIdentifier)")
         applier.stageDelayMs = stageDelayMs
@@ -129,5 +178,15 @@ package struct ApplySession: Sendable {
             try? ledger.finishRun(run, outcome: "failed", summaryJSON: nil)
             throw error
         }
+    }
+}
+
+/// `apply --plan-file` on a ledger that changed since `plan --out` (terraform's stale plan).
+package struct StalePlan: Error, Equatable, CustomStringConvertible {
+    package var saved: Int64
+    package var current: Int64
+
+    package var description: String {
+        "saved plan is stale: the ledger changed since it was made (generation \(saved) → \(current)); run plan again"
     }
 }

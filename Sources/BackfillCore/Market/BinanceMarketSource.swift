@@ -6,11 +6,18 @@ package struct BinanceMarketSource: MarketSource {
 
     /// A source on its own connection pool, closed by ``close()``.
     package init(plan: PlanFile, frozenNowMs: Int64?, apiKey: String?, connections: Int = 2) {
+        self.init(
+            market: plan.market, baseURL: plan.baseURL, frozenNowMs: frozenNowMs, apiKey: apiKey,
+            connections: connections)
+    }
+
+    /// - Parameter baseURL: `nil` for the market's production URL.
+    package init(market: MarketKind, baseURL: String?, frozenNowMs: Int64?, apiKey: String?, connections: Int = 2) {
         let transport = AsyncHTTPClientTransport(connections: connections)
-        let governor = RateGovernor(limit: plan.market == .spot ? 6000 : 2400, time: SystemTimeSource())
+        let governor = RateGovernor(limit: market == .spot ? 6000 : 2400, time: SystemTimeSource())
         client = BinanceClient(
-            transport: transport, market: plan.market, baseURL: plan.effectiveBaseURL, governor: governor,
-            apiKey: apiKey)
+            transport: transport, market: market, baseURL: baseURL ?? PlanFile.productionBaseURL(market),
+            governor: governor, apiKey: apiKey)
         self.frozenNowMs = frozenNowMs
         self.transport = transport
     }

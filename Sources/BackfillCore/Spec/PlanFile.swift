@@ -32,12 +32,14 @@ package struct PlanFile: Sendable, Equatable {
     }
 
     /// The production REST base URL for the plan's market.
-    package var effectiveBaseURL: String {
-        if let baseURL { return baseURL }
+    package var effectiveBaseURL: String { baseURL ?? Self.productionBaseURL(market) }
+
+    /// Binance's REST base URL for a market family.
+    package static func productionBaseURL(_ market: MarketKind) -> String {
         switch market {
-        case .spot: return "https://api.binance.com"
-        case .usdm: return "https://fapi.binance.com"
-        case .coinm: return "https://dapi.binance.com"
+        case .spot: "https://api.binance.com"
+        case .usdm: "https://fapi.binance.com"
+        case .coinm: "https://dapi.binance.com"
         }
     }
 }

@@ -10,8 +10,13 @@ struct ApplyCommand: AsyncParsableCommand {
         discussion: "Creates a missing ledger and landing directory. Safe to run again: a second run has nothing to do."
     )
 
-    @Argument(help: "The plan file (YAML).")
-    var planPath: String
+    @Argument(help: "The plan file (YAML); or give --plan-file.")
+    var planPath: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Apply a plan saved by 'plan --out' (refused once the ledger changed).", valueName: "file"))
+    var planFile: String?
 
     @Option(name: .long, help: "Tasks run at once (requests in flight).")
     var parallelism: Int = 4
@@ -31,24 +36,46 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup(visibility: .hidden) var debug: DebugOptions
 
     func validate() throws {
+        guard (planPath == nil) != (planFile == nil) else {
+            throw ValidationError("give either a plan file or --plan-file SAVED.json")
+        }
         guard (1...64).contains(parallelism) else { throw ValidationError("--parallelism must be 1...64") }
     }
 
     func run() async throws {
         try await ErrorReporting.run {
             let environment = ProcessInfo.processInfo.environment
-            let loaded = try LoadedPlan.load(
-                path: planPath, environment: environment, ledger: global.ledger, landing: global.landing)
+            let input: ApplySession.Input
+            if let planFile {
+                let data: Data
+                do {
+                    data = try Data(contentsOf: URL(fileURLWithPath: planFile))
+                } catch {
+                    throw ValidationError("cannot read saved plan \(planFile)")
+                }
+                guard var document = try? PlanDocument.decode(data), document.formatVersion == 1 else {
+                    throw ValidationError("\(planFile) is not a saved plan of this tool (format_version 1)")
+                }
+                if let ledger = global.ledger { document.config.ledger = ledger }
+                if let landing = global.landing { document.config.landing = landing }
+                input = .saved(document)
+            } else {
+                input = .planFile(
+                    try LoadedPlan.load(
+                        path: planPath ?? "", environment: environment, ledger: global.ledger,
+                        landing: global.landing))
+            }
             var session = ApplySession(
-                loaded: loaded, frozenNowMs: debug.nowMs, parallelism: parallelism, apiKey: environment["API_KEY"],
+                input: input, frozenNowMs: debug.nowMs, parallelism: parallelism, apiKey: environment["API_KEY"],
                 lockTimeoutMs: lockTimeout.milliseconds)
             session.stageDelayMs = debug.stageDelayMs
             let (plan, summary) = try await session.run(dryRun: dryRun)
             guard let summary else {
                 if json {
-                    let document = PlanDocument(
-                        plan: plan, planFile: loaded.file, planFileSHA256: loaded.sha256, absolutePaths: false)
-                    Output.result(try document.encoded())
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                    Output.result(
+                        try encoder.encode(DryRunDocument(plan: plan, summary: plan.summary)) + Data("\n".utf8))
                 } else {
                     Output.result(PlanRenderer.text(plan))
                     Output.note("Dry run: nothing was fetched or changed.")
@@ -64,6 +91,21 @@ struct ApplyCommand: AsyncParsableCommand {
                 Output.result(summary.text + "\n")
             }
         }
+    }
+}
+
+/// `apply --dry-run --json`.
+struct DryRunDocument: Encodable {
+    var formatVersion = 1
+    var command = "apply"
+    var dryRun = true
+    var plan: Plan
+    var summary: PlanSummary
+
+    enum CodingKeys: String, CodingKey {
+        case command, plan, summary
+        case formatVersion = "format_version"
+        case dryRun = "dry_run"
     }
 }
 

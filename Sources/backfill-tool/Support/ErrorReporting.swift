@@ -23,12 +23,14 @@ enum ErrorReporting {
     static func describe(_ error: any Error) -> (String, ExitCode) {
         switch error {
         case let error as PlanFileError: (error.description, usage)
+        case let error as ValidationError: (error.message, usage)
         case let error as LedgerError: (error.description, .failure)
         case let error as ExchangeError: (error.description, error.isTemporary ? temporary : .failure)
         case let error as TransportError: (error.description, temporary)
         case let error as PlanningError: (error.description, .failure)
         case let error as LandingArea.Failure: (error.description, .failure)
         case let error as LockBusy: (error.description, temporary)
+        case let error as StalePlan: (error.description, .failure)
         default: (String(describing: error), .failure)
         }
     }
