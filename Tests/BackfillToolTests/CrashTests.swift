@@ -83,4 +83,44 @@ struct CrashTests {
         }
         #expect(killedBeforeEnd >= 20, "at least 20 kills landed mid-run")
     }
+
+    @Test(arguments: [SIGINT, SIGTERM])
+    func aSignalStopsCleanlyAndTheNextApplyCarriesOn(signal number: Int32) async throws {
+        let tool = ToolRunner()
+        let reference = try Self.workspace("signal-ref")
+        #expect(try tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: reference.path).exitCode == 0)
+        let expected = try await Self.state(reference)
+        let dir = try Self.workspace("signal")
+        let process = Process()
+        process.executableURL = tool.executable
+        process.arguments = [
+            "apply", "plan.yaml", "--now-ms", Self.now, "--parallelism", "2", "--stage-delay-ms", "20",
+        ]
+        process.currentDirectoryURL = dir.url
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        try await Task.sleep(for: .milliseconds(300))
+        kill(process.processIdentifier, number)
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 75)
+        #expect(stderr.hasPrefix("Stopping: finishing the chunks in flight"))
+        #expect(stdout.hasPrefix("Apply interrupted: "))
+        #expect(stdout.contains("chunks left: run apply again to continue."))
+        // What was registered is whole: every row's file is there with its bytes; no lock, no partial.
+        let partial = try await Self.state(dir)
+        let rows = partial.filter { $0.hasPrefix("row ") }
+        #expect(!rows.isEmpty && rows.count < 30)
+        #expect(partial.filter { $0.hasPrefix("file ") }.count == rows.count)
+        #expect(!partial.contains { $0.hasPrefix("lock ") })
+        let ledger = try #require(try Ledger.open(path: dir.path("manifest.sqlite"), create: false))
+        let outcome = try await ledger.writer.read { db in try String.fetchOne(db, sql: "SELECT outcome FROM runs") }
+        #expect(outcome == "interrupted")
+        #expect(try tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: dir.path).exitCode == 0)
+        #expect(try await Self.state(dir) == expected)
+    }
 }

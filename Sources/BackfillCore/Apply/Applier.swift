@@ -15,6 +15,8 @@ package struct Applier: Sendable {
     package var actor: String
     /// A pause after each stage (fetch, write, rename), for the crash tests' SIGKILLs to land in every stage.
     package var stageDelayMs: Int = 0
+    /// Asked before each task starts: once it says stop, no new task starts and the in-flight ones finish.
+    package var shouldStop: @Sendable () -> Bool = { false }
 
     package init(
         plan: Plan, exchange: ExchangeKind, market: MarketKind, columns: ColumnSet, ledger: Ledger,
@@ -40,10 +42,14 @@ package struct Applier: Sendable {
             ledger: ledger, exchange: exchange, market: market, coverage: coverage, actor: actor)
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
-            for task in plan.tasks {
+            for (index, task) in plan.tasks.enumerated() {
                 if running >= parallelism {
                     try await group.next()
                     running -= 1
+                }
+                if shouldStop() {
+                    await recorder.interrupt(remaining: plan.tasks.count - index)
+                    break
                 }
                 group.addTask { try await execute(task, serverNow: serverNow, recorder: recorder) }
                 running += 1
@@ -122,6 +128,11 @@ package struct Applier: Sendable {
         func countRequest() { summary.requests += 1 }
 
         func `defer`() { summary.deferred += 1 }
+
+        func interrupt(remaining: Int) {
+            summary.interrupted = true
+            summary.remaining = remaining
+        }
 
         /// The watermark after adding `range`: the end of the coverage contiguous from its first candle.
         func watermark(pair: Pair, adding range: TimeRange) -> (RangeSet, (name: String, value: Int64)?) {

@@ -18,6 +18,8 @@ package struct ApplySession: Sendable {
     package var lockTimeoutMs: Int64
     /// Test hook (hidden `--stage-delay-ms`): pause after each stage of each task.
     package var stageDelayMs = 0
+    /// Set by the first SIGINT/SIGTERM: no new task starts.
+    package var shouldStop: @Sendable () -> Bool = { false }
 
     package init(
         input: Input, frozenNowMs: Int64?, parallelism: Int, apiKey: String?, lockTimeoutMs: Int64 = 30_000
@@ -169,10 +171,11 @@ package struct ApplySession: Sendable {
             landing: landing, source: candleSource(plan.nowMs), parallelism: parallelism,
             actor: "backfill-tool apply pid \(ProcessInfo.processInfo.processIdentifier)")
         applier.stageDelayMs = stageDelayMs
+        applier.shouldStop = shouldStop
         do {
             let summary = try await applier.run(coverage: coverage)
             let json = (try? JSONEncoder().encode(summary)).map { String(decoding: $0, as: UTF8.self) }
-            try ledger.finishRun(run, outcome: "succeeded", summaryJSON: json)
+            try ledger.finishRun(run, outcome: summary.interrupted ? "interrupted" : "succeeded", summaryJSON: json)
             return (plan, summary)
         } catch {
             try? ledger.finishRun(run, outcome: "failed", summaryJSON: nil)

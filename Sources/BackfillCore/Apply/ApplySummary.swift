@@ -10,6 +10,10 @@ package struct ApplySummary: Sendable, Equatable, Codable {
     package var retries = 0
     package var rateLimited = 0
     package var elapsedMs: Int64 = 0
+    /// Stopped by SIGINT/SIGTERM before every task ran.
+    package var interrupted = false
+    /// Tasks not started because of the interruption.
+    package var remaining = 0
 
     package init() {}
 
@@ -19,16 +23,18 @@ package struct ApplySummary: Sendable, Equatable, Codable {
 
     package var text: String {
         let seconds = Double(elapsedMs) / 1000
-        var line = "Apply complete: \(filesWritten) files written (\(candles) candles), "
+        var line = interrupted ? "Apply interrupted: " : "Apply complete: "
+        line += "\(filesWritten) files written (\(candles) candles), "
         line += "\(duplicatesDeleted) duplicates deleted, \(gapsConfirmed) gaps confirmed, "
         if deferred > 0 { line += "\(deferred) chunks deferred to the next run, " }
         line += "\(requests) requests, \(retries) retries, \(rateLimited) × 429, "
         line += "\((seconds * 100).rounded() / 100) s, \(Int(candlesPerSecond)) candles/s."
+        if interrupted { line += " \(remaining) chunks left: run apply again to continue." }
         return line
     }
 
     private enum CodingKeys: String, CodingKey {
-        case candles, deferred, requests, retries
+        case candles, deferred, requests, retries, interrupted, remaining
         case filesWritten = "files_written"
         case duplicatesDeleted = "duplicates_deleted"
         case gapsConfirmed = "gaps_confirmed"

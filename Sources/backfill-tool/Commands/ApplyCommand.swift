@@ -1,6 +1,7 @@
 import ArgumentParser
 import BackfillCore
 import Foundation
+import Synchronization
 
 /// `backfill-tool apply PLAN.yaml`: fetches the missing chunks, exactly once.
 struct ApplyCommand: AsyncParsableCommand {
@@ -69,6 +70,8 @@ struct ApplyCommand: AsyncParsableCommand {
                 input: input, frozenNowMs: debug.nowMs, parallelism: parallelism, apiKey: environment["API_KEY"],
                 lockTimeoutMs: lockTimeout.milliseconds)
             session.stageDelayMs = debug.stageDelayMs
+            let stop = StopSignals.install()
+            session.shouldStop = { stop.requested }
             let (plan, summary) = try await session.run(dryRun: dryRun)
             guard let summary else {
                 if json {
@@ -90,6 +93,8 @@ struct ApplyCommand: AsyncParsableCommand {
             } else {
                 Output.result(summary.text + "\n")
             }
+            // Interrupted: everything registered is whole; the rest is safe to do later.
+            if summary.interrupted { throw ErrorReporting.temporary }
         }
     }
 }
@@ -139,4 +144,40 @@ struct DurationOption: ExpressibleByArgument {
     }
 
     var defaultValueDescription: String { "\(milliseconds / 1000)s" }
+}
+
+/// SIGINT/SIGTERM for `apply`: the first asks for a clean stop (in-flight files are finished, nothing new starts);
+/// a second one exits at once with 75 — every commit is a transaction and `.partial` files are cleaned next run.
+final class StopSignals: Sendable {
+    private let count = Mutex(0)
+    /// Kept alive for the life of the process.
+    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
+
+    var requested: Bool { count.withLock { $0 > 0 } }
+
+    static func install() -> StopSignals {
+        let stop = StopSignals()
+        var installed: [any DispatchSourceSignal] = []
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                let seen = stop.count.withLock { value in
+                    value += 1
+                    return value
+                }
+                if seen == 1 {
+                    FileHandle.standardError.write(
+                        Data("Stopping: finishing the chunks in flight (signal again to abort at once)…\n".utf8))
+                } else {
+                    FileHandle.standardError.write(Data("Aborted.\n".utf8))
+                    exit(75)
+                }
+            }
+            source.resume()
+            installed.append(source)
+        }
+        sources = installed
+        return stop
+    }
 }
