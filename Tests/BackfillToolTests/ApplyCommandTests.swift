@@ -112,4 +112,22 @@ struct ApplyCommandTests {
         #expect(try tool.run(["apply"], in: dir.path).exitCode == 64)
         #expect(try tool.run(["apply", "--plan-file", "plan.yaml"], in: dir.path).exitCode == 64)
     }
+
+    @Test func progressIsABarOnRequestPlainLinesOtherwiseAndNothingWhenAsked() throws {
+        let tool = ToolRunner()
+        let always = try workspace()
+        let bar = try tool.run(["apply", "plan.yaml", "--now-ms", Self.now, "--progress", "always"], in: always.path)
+        #expect(bar.exitCode == 0)
+        #expect(
+            bar.stderr.hasSuffix(
+                "\r\u{1B}[2K[100%] pairs 6/6 · candles 48312/48312 · requests 54 · weight 108 · ETA 0s\n"))
+        let auto = try workspace()
+        let plain = try tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: auto.path)
+        #expect(
+            plain.stderr == "progress: [100%] pairs 6/6 · candles 48312/48312 · requests 54 · weight 108 · ETA 0s\n")
+        let never = try workspace()
+        let quiet = try tool.run(["apply", "plan.yaml", "--now-ms", Self.now, "--progress", "never"], in: never.path)
+        #expect(quiet.stderr.isEmpty)
+        #expect(quiet.stdout.hasPrefix("Apply complete: 54 files written (48312 candles)"))
+    }
 }

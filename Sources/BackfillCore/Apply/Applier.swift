@@ -17,6 +17,8 @@ package struct Applier: Sendable {
     package var stageDelayMs: Int = 0
     /// Asked before each task starts: once it says stop, no new task starts and the in-flight ones finish.
     package var shouldStop: @Sendable () -> Bool = { false }
+    /// Counters for the progress display.
+    package var progress = ApplyProgress()
 
     package init(
         plan: Plan, exchange: ExchangeKind, market: MarketKind, columns: ColumnSet, ledger: Ledger,
@@ -69,6 +71,10 @@ package struct Applier: Sendable {
     }
 
     func execute(_ task: PlanTask, serverNow: Int64, recorder: Recorder) async throws {
+        var kept = 0
+        defer {
+            progress.finished(task, candles: kept, weight: market.klinesWeight(limit: Int(task.candles)))
+        }
         let rows = try await source.fetch(task, market: market)
         await recorder.countRequest()
         try await pause()
@@ -85,6 +91,7 @@ package struct Applier: Sendable {
             try await recorder.gap(pair: pair, range: task.range)
             return
         }
+        kept = closed.count
         let bytes = CSVFormat.render(closed, columns: columns)
         let partial = try landing.writePartial(bytes, for: task.path)
         try await pause()

@@ -20,6 +20,8 @@ package struct ApplySession: Sendable {
     package var stageDelayMs = 0
     /// Set by the first SIGINT/SIGTERM: no new task starts.
     package var shouldStop: @Sendable () -> Bool = { false }
+    /// Counters for the progress display.
+    package var progress = ApplyProgress()
 
     package init(
         input: Input, frozenNowMs: Int64?, parallelism: Int, apiKey: String?, lockTimeoutMs: Int64 = 30_000
@@ -97,6 +99,7 @@ package struct ApplySession: Sendable {
         let candleSource: @Sendable (Int64) -> any CandleSource
         // Before fetching from Binance, read the weight limit from exchangeInfo (planning may have used the cache).
         var prepare: @Sendable () async throws -> Void = {}
+        var weightLimit: @Sendable () async -> Int = { 0 }
         switch config.exchange {
         case .simulated:
             marketSource = SimulatedMarketSource(market: config.market, frozenNowMs: frozenNowMs)
@@ -108,11 +111,12 @@ package struct ApplySession: Sendable {
             marketSource = binance
             candleSource = { _ in BinanceCandleSource(client: binance.client) }
             prepare = { _ = try await binance.client.exchangeInfo() }
+            weightLimit = { await binance.client.governor.limit }
         }
         do {
             let result = try await apply(
                 config: config, marketSource: marketSource, candleSource: candleSource, prepare: prepare,
-                dryRun: dryRun)
+                weightLimit: weightLimit, dryRun: dryRun)
             await marketSource.close()
             return result
         } catch {
@@ -124,7 +128,7 @@ package struct ApplySession: Sendable {
     private func apply(
         config: PlanDocument.Config, marketSource: any MarketSource,
         candleSource: @Sendable (Int64) -> any CandleSource,
-        prepare: @Sendable () async throws -> Void, dryRun: Bool
+        prepare: @Sendable () async throws -> Void, weightLimit: @Sendable () async -> Int, dryRun: Bool
     ) async throws -> (plan: Plan, summary: ApplySummary?) {
         let plan: Plan
         var coverage: [Pair: RangeSet] = [:]
@@ -172,6 +176,8 @@ package struct ApplySession: Sendable {
             actor: "backfill-tool apply pid \(ProcessInfo.processInfo.processIdentifier)")
         applier.stageDelayMs = stageDelayMs
         applier.shouldStop = shouldStop
+        applier.progress = progress
+        progress.start(plan: plan, weightLimit: await weightLimit())
         do {
             let summary = try await applier.run(coverage: coverage)
             let json = (try? JSONEncoder().encode(summary)).map { String(decoding: $0, as: UTF8.self) }

@@ -28,6 +28,9 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Show what would be fetched and change nothing.")
     var dryRun = false
 
+    @Option(name: .long, help: "Progress on stderr: a bar on a terminal (auto), always, or never.")
+    var progress: ProgressMode = .auto
+
     @Option(
         name: .long,
         help: ArgumentHelp("Wait this long for another apply's ledger lock (30s, 2m, 500ms).", valueName: "duration"))
@@ -72,7 +75,20 @@ struct ApplyCommand: AsyncParsableCommand {
             session.stageDelayMs = debug.stageDelayMs
             let stop = StopSignals.install()
             session.shouldStop = { stop.requested }
-            let (plan, summary) = try await session.run(dryRun: dryRun)
+            let display = ProgressDisplay(progress: session.progress, mode: progress)
+            let ticker = display.start()
+            let outcome: (plan: Plan, summary: ApplySummary?)
+            do {
+                outcome = try await session.run(dryRun: dryRun)
+                ticker.cancel()
+                await ticker.value
+                display.finish()
+            } catch {
+                ticker.cancel()
+                await ticker.value
+                throw error
+            }
+            let (plan, summary) = outcome
             guard let summary else {
                 if json {
                     let encoder = JSONEncoder()
@@ -179,5 +195,52 @@ final class StopSignals: Sendable {
         }
         sources = installed
         return stop
+    }
+}
+
+/// `--progress`.
+enum ProgressMode: String, ExpressibleByArgument, CaseIterable {
+    case auto, always, never
+}
+
+/// Draws `apply`'s progress on stderr: a redrawn bar on a terminal, a plain line every 10 s otherwise.
+struct ProgressDisplay: Sendable {
+    let progress: ApplyProgress
+    let bar: Bool
+    let enabled: Bool
+
+    init(progress: ApplyProgress, mode: ProgressMode) {
+        self.progress = progress
+        let terminal = isatty(STDERR_FILENO) == 1
+        bar = mode == .always || (mode == .auto && terminal)
+        enabled = mode != .never
+    }
+
+    func start() -> Task<Void, Never> {
+        let display = self
+        return Task {
+            guard display.enabled else { return }
+            var lastPlain = DispatchTime.now().uptimeNanoseconds
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(250))
+                guard !Task.isCancelled else { return }
+                let snapshot = display.progress.snapshot
+                guard snapshot.tasksTotal > 0 else { continue }
+                if display.bar {
+                    FileHandle.standardError.write(Data("\r\u{1B}[2K\(ApplyProgress.line(snapshot))".utf8))
+                } else if DispatchTime.now().uptimeNanoseconds - lastPlain > 10_000_000_000 {
+                    lastPlain = DispatchTime.now().uptimeNanoseconds
+                    FileHandle.standardError.write(Data("progress: \(ApplyProgress.line(snapshot))\n".utf8))
+                }
+            }
+        }
+    }
+
+    /// The last state, once, ending the bar's line.
+    func finish() {
+        let snapshot = progress.snapshot
+        guard enabled, snapshot.tasksTotal > 0 else { return }
+        let text = bar ? "\r\u{1B}[2K\(ApplyProgress.line(snapshot))\n" : "progress: \(ApplyProgress.line(snapshot))\n"
+        FileHandle.standardError.write(Data(text.utf8))
     }
 }
