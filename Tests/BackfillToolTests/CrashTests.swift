@@ -28,6 +28,8 @@ struct CrashTests {
     }
 
     /// Everything that must be equal: landing files with their bytes, and the ledger's rows (not its timestamps).
+    /// A file renamed but not yet committed when the kill came is adopted by the re-run: the same bytes and row,
+    /// with provenance `adopted` instead of `rest`, which is the one difference allowed.
     static func state(_ dir: TemporaryDirectory) async throws -> [String] {
         var lines = try dir.inventory().filter { $0.key.hasPrefix("/incoming/") && !$0.key.hasSuffix("/") }
             .map { "file \($0.key) \($0.value)" }
@@ -37,7 +39,8 @@ struct CrashTests {
                 db,
                 sql: """
                     SELECT 'row ' || path || ' ' || sha256 || ' ' || t_start || ' ' || t_end || ' ' || rows || ' '
-                           || bytes || ' ' || status || ' ' || source FROM files
+                           || bytes || ' ' || status || ' '
+                           || CASE source WHEN 'adopted' THEN 'rest' ELSE source END FROM files
                     UNION ALL SELECT 'watermark ' || name || ' ' || value_ms FROM watermarks
                     UNION ALL SELECT 'gap ' || symbol || ' ' || t_start || ' ' || t_end FROM exchange_gaps
                     UNION ALL SELECT 'lock ' || owner FROM locks
@@ -57,6 +60,7 @@ struct CrashTests {
         #expect(expected.filter { $0.hasPrefix("row ") }.count == 30)
         #expect(expected.filter { $0.hasPrefix("gap ") }.count == 2)
         var killedBeforeEnd = 0
+        var adoptions = 0
         for moment in 0..<24 {
             let dir = try Self.workspace("crash-\(moment)")
             let process = Process()
@@ -78,10 +82,15 @@ struct CrashTests {
             #expect(rerun.exitCode == 0, "moment \(moment): \(rerun.stderr)")
             let state = try await Self.state(dir)
             #expect(state == expected, "moment \(moment)")
+            let ledger = try #require(try Ledger.open(path: dir.path("manifest.sqlite"), create: false))
+            adoptions += try await ledger.writer.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM files WHERE source = 'adopted'") ?? 0
+            }
             let partials = try dir.inventory().keys.filter { $0.hasSuffix(".partial") }
             #expect(partials.isEmpty, "moment \(moment)")
         }
         #expect(killedBeforeEnd >= 20, "at least 20 kills landed mid-run")
+        #expect(adoptions > 0, "some kills landed between rename and commit")
     }
 
     @Test(arguments: [SIGINT, SIGTERM])

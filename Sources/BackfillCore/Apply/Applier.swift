@@ -75,11 +75,26 @@ package struct Applier: Sendable {
         defer {
             progress.finished(task, candles: kept, weight: market.klinesWeight(limit: Int(task.candles)))
         }
+        let pair = Pair(symbol: task.symbol, timeframe: task.timeframe)
+        // An unregistered file already under the task's name (a run killed between rename and commit, or a copy
+        // put there by hand) is adopted when its content is valid for its name: no request needed.
+        if let url = try? landing.url(for: task.path), let data = FileManager.default.contents(atPath: url.path) {
+            let bytes = Array(data)
+            if let count = CSVValidator.rows(in: bytes, range: task.range, columns: columns), count > 0 {
+                let file = NewFile(
+                    sha256: SHA256Hex.digest(bytes), path: task.path, exchange: exchange, market: market,
+                    symbol: task.symbol, symbolId: task.symbolId, timeframe: task.timeframe, range: task.range,
+                    rows: count, bytes: bytes.count, source: .adopted)
+                if case .registered = try await recorder.commit(file, pair: pair, adopted: true) {
+                    kept = count
+                    return
+                }
+            }
+        }
         let rows = try await source.fetch(task, market: market)
         await recorder.countRequest()
         try await pause()
         let closed = rows.filter { $0.closeTime < serverNow && task.range.contains($0.openTime) }
-        let pair = Pair(symbol: task.symbol, timeframe: task.timeframe)
         let lastExpected = task.timeframe.floor(task.range.upperBound - 1)
         if task.range.upperBound > serverNow - Self.freshnessMarginMs(task.timeframe),
             closed.last.map({ $0.openTime < lastExpected }) ?? true
@@ -152,13 +167,17 @@ package struct Applier: Sendable {
             return (set, (name, end))
         }
 
-        func commit(_ file: NewFile, pair: Pair) throws -> CommitResult {
+        func commit(_ file: NewFile, pair: Pair, adopted: Bool = false) throws -> CommitResult {
             let (set, mark) = watermark(pair: pair, adding: file.range)
             let result = try ledger.commit(file, watermark: mark, actor: actor)
             switch result {
             case .registered:
                 coverage[pair] = set
-                summary.filesWritten += 1
+                if adopted {
+                    summary.adopted += 1
+                } else {
+                    summary.filesWritten += 1
+                }
                 summary.candles += file.rows
             case .duplicate(let existing):
                 if existing != file.path { summary.duplicatesDeleted += 1 }

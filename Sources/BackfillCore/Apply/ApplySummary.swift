@@ -3,6 +3,8 @@ package struct ApplySummary: Sendable, Equatable, Codable {
     package var filesWritten = 0
     package var candles = 0
     package var duplicatesDeleted = 0
+    /// Valid unregistered files found under a task's name and registered without a request.
+    package var adopted = 0
     package var gapsConfirmed = 0
     /// Tasks left for the next run because the exchange's newest candles were not there yet.
     package var deferred = 0
@@ -25,6 +27,7 @@ package struct ApplySummary: Sendable, Equatable, Codable {
         let seconds = Double(elapsedMs) / 1000
         var line = interrupted ? "Apply interrupted: " : "Apply complete: "
         line += "\(filesWritten) files written (\(candles) candles), "
+        if adopted > 0 { line += "\(adopted) files adopted, " }
         line += "\(duplicatesDeleted) duplicates deleted, \(gapsConfirmed) gaps confirmed, "
         if deferred > 0 { line += "\(deferred) chunks deferred to the next run, " }
         line += "\(requests) requests, \(retries) retries, \(rateLimited) × 429, "
@@ -34,7 +37,7 @@ package struct ApplySummary: Sendable, Equatable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case candles, deferred, requests, retries, interrupted, remaining
+        case candles, deferred, requests, retries, interrupted, remaining, adopted
         case filesWritten = "files_written"
         case duplicatesDeleted = "duplicates_deleted"
         case gapsConfirmed = "gaps_confirmed"

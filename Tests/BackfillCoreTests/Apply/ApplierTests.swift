@@ -141,4 +141,47 @@ struct ApplierTests {
         #expect(
             try landing.url(for: "binance/spot/BTCUSDT/1m/x.csv").path == "/tmp/landing/binance/spot/BTCUSDT/1m/x.csv")
     }
+
+    @Test func stalePartialsGoAndValidOrphansAreAdoptedInvalidOnesRewritten() async throws {
+        let reference = try TemporaryDirectory("apply-ref")
+        let (plan, _) = try await apply(try loaded(reference))
+        let dir = try TemporaryDirectory("apply-adopt")
+        let loaded = try loaded(dir)
+        let good = plan.tasks[0]
+        let bad = plan.tasks[1]
+        let goodBytes = try String(contentsOfFile: reference.path("incoming/" + good.path), encoding: .utf8)
+        try dir.write(goodBytes, to: "incoming/" + good.path)
+        try dir.write("timestamp,open,high,low,close,volume\n1,2,3\n", to: "incoming/" + bad.path)
+        let folder = (good.path as NSString).deletingLastPathComponent
+        try dir.write("half a file", to: "incoming/\(folder)/.\((good.path as NSString).lastPathComponent).partial")
+        let (_, summary) = try await apply(loaded)
+        #expect(summary.adopted == 1)
+        #expect(summary.filesWritten == plan.tasks.count - 1)
+        #expect(summary.requests == plan.tasks.count - 1, "the adopted file needed no request")
+        let files = try dir.inventory().filter { $0.key.hasPrefix("/incoming/") }
+        #expect(files.keys.filter { $0.hasSuffix(".partial") }.isEmpty)
+        #expect(
+            files == (try reference.inventory().filter { $0.key.hasPrefix("/incoming/") }),
+            "the invalid one was rewritten")
+        let ledger = try #require(try Ledger.open(path: loaded.file.ledger, create: false))
+        let source = try await ledger.writer.read { db in
+            try String.fetchOne(db, sql: "SELECT source FROM files WHERE path = ?", arguments: [good.path])
+        }
+        #expect(source == "adopted")
+    }
+
+    @Test func csvValidatorAcceptsOurFilesOnly() {
+        let range = TimeRange(uncheckedLower: 0, upper: 10)
+        let header = "timestamp,open,high,low,close,volume\n"
+        #expect(
+            CSVValidator.rows(
+                in: Array((header + "1,1,2,0.5,1.5,10\n3,1,2,0.5,1.5,10\n").utf8), range: range, columns: .basic) == 2)
+        for body in [
+            "1,1,2,0.5,1.5\n", "3,1,2,0.5,1.5,10\n1,1,2,0.5,1.5,10\n", "1,1,2,0.5,1.5,10\n1,1,2,0.5,1.5,10\n",
+            "11,1,2,0.5,1.5,10\n", "1,1,2,-0.5,1.5,10\n", "1,1,2,0.5,1.5,1e3\n", "1,1,2,0.5,1.5,10",
+        ] {
+            #expect(CSVValidator.rows(in: Array((header + body).utf8), range: range, columns: .basic) == nil, "\(body)")
+        }
+        #expect(CSVValidator.rows(in: Array("ts,o\n".utf8), range: range, columns: .basic) == nil)
+    }
 }
