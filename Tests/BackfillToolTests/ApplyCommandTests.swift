@@ -85,7 +85,7 @@ struct ApplyCommandTests {
         #expect(again.stdout == "No changes. Coverage is complete.\n")
     }
 
-    @Test func savedPlansApplyUntilTheLedgerMoves() throws {
+    @Test func savedPlansApplyUntilTheLedgerMoves() async throws {
         let dir = try workspace()
         let tool = ToolRunner()
         #expect(
@@ -99,15 +99,18 @@ struct ApplyCommandTests {
         #expect(applied.exitCode == 0, "\(applied.stderr)")
         let document = try JSONSerialization.jsonObject(with: Data(applied.stdout.utf8)) as? [String: Any]
         #expect((document?["summary"] as? [String: Any])?["files_written"] as? Int == saved.summary.chunks)
-        // The ledger has moved since stale.json was made: refused, nothing written.
-        let before = try dir.inventory()
+        // The ledger has moved since stale.json was made: refused, nothing written (landing or ledger).
+        let ledger = try #require(try Ledger.open(path: dir.path("manifest.sqlite"), create: false))
+        let generation = try ledger.generation()
+        let landing = try dir.inventory().filter { $0.key.hasPrefix("/incoming") }
         let stale = try tool.run(["apply", "--plan-file", "stale.json"], in: dir.path)
         #expect(stale.exitCode == 1)
         #expect(
             stale.stderr.hasPrefix("error: saved plan is stale: the ledger changed since it was made (generation 0 → "))
-        #expect(
-            try dir.inventory().filter { !$0.key.hasSuffix("-wal") && !$0.key.hasSuffix("-shm") }
-                == before.filter { !$0.key.hasSuffix("-wal") && !$0.key.hasSuffix("-shm") })
+        #expect(try ledger.generation() == generation)
+        #expect(try dir.inventory().filter { $0.key.hasPrefix("/incoming") } == landing)
+        let runs = try await ledger.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs") }
+        #expect(runs == 1)
         #expect(try tool.run(["apply", "plan.yaml", "--plan-file", "saved.json"], in: dir.path).exitCode == 64)
         #expect(try tool.run(["apply"], in: dir.path).exitCode == 64)
         #expect(try tool.run(["apply", "--plan-file", "plan.yaml"], in: dir.path).exitCode == 64)

@@ -77,6 +77,13 @@ package struct ApplySession: Sendable {
         let config = config
         let owner = "backfill-tool apply \(UUID().uuidString.prefix(8).lowercased())"
         var lockedLedger: Ledger?
+        // A stale saved plan is refused before anything is written, even the lock row.
+        if case .saved(let document) = input {
+            let generation = try Ledger.open(path: config.ledger, create: false)?.generation() ?? 0
+            guard generation == document.ledgerGeneration else {
+                throw StalePlan(saved: document.ledgerGeneration, current: generation)
+            }
+        }
         if !dryRun {
             guard let ledger = try Ledger.open(path: config.ledger, create: true) else {
                 throw LedgerError.cannotOpen(path: config.ledger, reason: "could not be created")

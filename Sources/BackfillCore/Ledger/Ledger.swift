@@ -37,15 +37,25 @@ package struct Ledger: Sendable {
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
         configuration.label = "ledger"
-        do {
-            let pool = try DatabasePool(path: path, configuration: configuration)
-            let ledger = Ledger(writer: pool, path: path)
-            try ledger.migrate()
-            return ledger
-        } catch let error as LedgerError {
-            throw error
-        } catch {
-            throw LedgerError(error, path: path)
+        // Two processes creating the same new ledger race for WAL mode and the first migration: SQLite answers
+        // "locked" at once there (no busy handler), so opening is retried for up to the busy timeout.
+        var attempt = 0
+        while true {
+            do {
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                let ledger = Ledger(writer: pool, path: path)
+                try ledger.migrate()
+                return ledger
+            } catch let error as LedgerError {
+                throw error
+            } catch let error as DatabaseError
+                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && attempt < 200
+            {
+                attempt += 1
+                usleep(50_000)
+            } catch {
+                throw LedgerError(error, path: path)
+            }
         }
     }
 
@@ -78,7 +88,13 @@ package struct Ledger: Sendable {
             throw LedgerError.newerSchema(path: path, unknownMigration: unknown)
         }
         if applied.count < known.count {
-            try migrator.migrate(writer)
+            do {
+                try migrator.migrate(writer)
+            } catch {
+                // Another process (a second apply on a new ledger) may have migrated it first.
+                let now = try writer.read { db in try migrator.appliedIdentifiers(db) }
+                guard now.isSuperset(of: known) else { throw error }
+            }
         }
     }
 
