@@ -38,16 +38,7 @@ extension Ledger {
         throws
     {
         try writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT OR IGNORE INTO exchange_gaps (exchange, market, symbol, timeframe, t_start, t_end,
-                                                         confirmed_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    exchange.rawValue, market.rawValue, pair.symbol, pair.timeframe.rawValue, range.lowerBound,
-                    range.upperBound, now,
-                ])
+            try Self.insertGap(exchange: exchange, market: market, pair: pair, range: range, at: now, db: db)
             if let watermark {
                 _ = try Self.advanceWatermark(watermark.name, to: watermark.value, actor: actor, at: now, db: db)
             }

@@ -127,17 +127,23 @@ extension Ledger {
         at now: Int64 = Ledger.nowMs()
     ) throws {
         try writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT OR IGNORE INTO exchange_gaps (exchange, market, symbol, timeframe, t_start, t_end,
-                                                         confirmed_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    exchange.rawValue, market.rawValue, pair.symbol, pair.timeframe.rawValue, range.lowerBound,
-                    range.upperBound, now,
-                ])
+            try Self.insertGap(exchange: exchange, market: market, pair: pair, range: range, at: now, db: db)
         }
+    }
+
+    static func insertGap(
+        exchange: ExchangeKind, market: MarketKind, pair: Pair, range: TimeRange, at now: Int64,
+        db: Database
+    ) throws {
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO exchange_gaps (exchange, market, symbol, timeframe, t_start, t_end, confirmed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                exchange.rawValue, market.rawValue, pair.symbol, pair.timeframe.rawValue, range.lowerBound,
+                range.upperBound, now,
+            ])
     }
 
     /// Caches markets and their listing times (the only write `plan` makes).
