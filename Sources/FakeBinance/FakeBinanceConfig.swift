@@ -10,24 +10,31 @@ import Foundation
 ///   "weight": {"limit": 6000, "window_ms": 60000},
 ///   "bans": {"strikes": 2, "base_seconds": 120, "max_seconds": 259200},
 ///   "faults": {"seed": 1, "server_error_json": 0.1, "server_error_html": 0.1, "reset": 0.1, "slow": 0.1,
-///              "truncated": 0.1, "slow_ms": 50} }
+///              "truncated": 0.1, "slow_ms": 50},
+///   "page_cache": true }
 /// ```
+///
+/// `page_cache` (benchmarks only, with a frozen clock): keep each klines body once rendered and answer the same
+/// request from memory, so that a warmed fake spends its CPU on HTTP rather than on generating candles: on a
+/// 2-core machine the server otherwise takes as much CPU as the client it is serving.
 package struct FakeBinanceConfig: Sendable, Codable, Equatable {
     package var market: MarketConfig
     package var clock: Clock
     package var weight: Weight
     package var bans: Bans
     package var faults: Faults
+    package var pageCache: Bool
 
     package init(
         market: MarketConfig = .standard, clock: Clock = Clock(), weight: Weight = Weight(), bans: Bans = Bans(),
-        faults: Faults = Faults()
+        faults: Faults = Faults(), pageCache: Bool = false
     ) {
         self.market = market
         self.clock = clock
         self.weight = weight
         self.bans = bans
         self.faults = faults
+        self.pageCache = pageCache
     }
 
     /// The exchange clock: frozen at an instant, or the machine's clock moved by an offset.
@@ -157,6 +164,7 @@ package struct FakeBinanceConfig: Sendable, Codable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case market, clock, weight, bans, faults
+        case pageCache = "page_cache"
     }
 
     package init(from decoder: any Decoder) throws {
@@ -166,6 +174,7 @@ package struct FakeBinanceConfig: Sendable, Codable, Equatable {
         weight = try c.decodeIfPresent(Weight.self, forKey: .weight) ?? Weight()
         bans = try c.decodeIfPresent(Bans.self, forKey: .bans) ?? Bans()
         faults = try c.decodeIfPresent(Faults.self, forKey: .faults) ?? Faults()
+        pageCache = try c.decodeIfPresent(Bool.self, forKey: .pageCache) ?? false
     }
 
     /// Reads a config file.

@@ -159,11 +159,26 @@ package struct FakeBinanceRouter: Sendable {
         guard let instrument = exchange.instrument(market, symbolId: symbol) else {
             return .error(400, code: -1121, "Invalid symbol.")
         }
-        var start = numbers["startTime"]
-        var end = numbers["endTime"]
-        if let s = start, let e = end, s > e {
+        if let s = numbers["startTime"], let e = numbers["endTime"], s > e {
             return .error(400, code: -1023, "Start time is greater than end time.")
         }
+        // COIN-M refuses a startTime–endTime span over its 200-day window.
+        if market == .coinm, let s = numbers["startTime"], let e = numbers["endTime"], e - s > Self.coinmWindowMs {
+            return .error(400, code: -1130, "Data sent for parameter 'startTime' is not valid.")
+        }
+        let key = [
+            market.rawValue, symbol, intervalText, "\(numbers["startTime"] ?? -1)",
+            "\(numbers["endTime"] ?? -1)", "\(limit)",
+        ].joined(separator: " ")
+        return .json(200, state.page(key) { Self.encode(rows(market, instrument, timeframe, numbers, limit: limit)) })
+    }
+
+    func rows(
+        _ market: MarketKind, _ instrument: MarketConfig.Instrument, _ timeframe: Timeframe, _ numbers: [String: Int64],
+        limit: Int
+    ) -> [Kline] {
+        var start = numbers["startTime"]
+        var end = numbers["endTime"]
         let now = state.serverTime()
         let rows: [Kline]
         if market == .coinm {
@@ -171,9 +186,6 @@ package struct FakeBinanceRouter: Sendable {
             if let s = start, end == nil { end = min(s + Self.coinmWindowMs, now) }
             if start == nil, let e = end { start = e - Self.coinmWindowMs }
             if let s = start, let e = end {
-                guard e - s <= Self.coinmWindowMs else {
-                    return .error(400, code: -1130, "Data sent for parameter 'startTime' is not valid.")
-                }
                 rows = newest(instrument, timeframe, start: s, end: e, limit: limit, now: now)
             } else {
                 rows = exchange.klines(
@@ -182,7 +194,7 @@ package struct FakeBinanceRouter: Sendable {
         } else {
             rows = exchange.klines(instrument, timeframe, startTime: start, endTime: end, limit: limit, serverTime: now)
         }
-        return .json(200, Self.encode(rows))
+        return rows
     }
 
     /// The newest `limit` candles with `start ≤ open ≤ end` (COIN-M's window semantics).

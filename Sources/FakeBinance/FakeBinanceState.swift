@@ -50,6 +50,7 @@ package final class FakeBinanceState: Sendable {
 
     package let config: FakeBinanceConfig
     private let inner: Mutex<Inner>
+    private let pages = Mutex<[String: String]>([:])
 
     package init(config: FakeBinanceConfig) {
         self.config = config
@@ -57,6 +58,15 @@ package final class FakeBinanceState: Sendable {
     }
 
     package var stats: Stats { inner.withLock { $0.stats } }
+
+    /// A klines body: from the page cache when `page_cache` is on and the clock frozen, else rendered by `make`.
+    package func page(_ key: String, make: () -> String) -> String {
+        guard config.pageCache, config.clock.frozenMs != nil else { return make() }
+        if let body = pages.withLock({ $0[key] }) { return body }
+        let body = make()
+        pages.withLock { $0[key] = body }
+        return body
+    }
 
     /// The wall clock in ms (weight windows and bans run on real time even when the candle clock is frozen).
     package static func wallMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

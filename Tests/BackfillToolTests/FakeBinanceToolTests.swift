@@ -88,6 +88,8 @@ struct FakeBinanceToolTests {
             let document = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any]
             let summary = document?["summary"] as? [String: Any]
             #expect(document?["format_version"] as? Int == 1)
+            // No --parallelism: chosen from the fake's 6000 weight/min at 2 per request (45 requests/s × 250 ms).
+            #expect(summary?["parallelism"] as? Int == 12)
             // 2024-02-10 → 2024-03-01 minus the 2024-02-14 maintenance: per symbol 478 hours and 1910 quarters.
             #expect(summary?["candles"] as? Int == 2 * (480 - 2) + 2 * (1920 - 10))
             // Every file's rows are exactly the server's closed candles for its range.
@@ -122,6 +124,61 @@ struct FakeBinanceToolTests {
                 "a no-op apply asks only for the server time: \(server.state.stats.recent.suffix(3))")
             // One klines request per chunk, plus one listing probe per symbol on the first run.
             #expect(server.state.stats.klinesRequests == (summary?["requests"] as? Int ?? 0) + 2)
+        }
+    }
+
+    /// §8: a permanent error (here -1121 "Invalid symbol" for a market delisted since the ledger cached it) stops
+    /// that pair with a clear message, without retries; the other pairs run to the end and the run exits 1.
+    @Test func aPairTheExchangeRefusesStopsAloneAndTheOthersFinish() async throws {
+        try await withFakeBinance(FakeBinanceConfig(clock: .init(frozenMs: Self.now))) { server in
+            let dir = try TemporaryDirectory("refused-pair")
+            let plan = { (symbols: String) in
+                """
+                version: 1
+                exchange: binance
+                base_url: \(server.baseURL)
+                landing: incoming
+                ledger: manifest.sqlite
+                defaults: {start: 2024-02-10, end: now}
+                targets:
+                  - symbols: [\(symbols)]
+                    timeframes: [15m]
+                """
+            }
+            try dir.write(plan("BTC/USDT"), to: "plan.yaml")
+            // Creates the ledger and caches the exchange's markets.
+            #expect(try ToolRunner().run(["apply", "plan.yaml", "--dry-run"], in: dir.path).exitCode == 0)
+            _ = try Ledger.open(path: dir.path("manifest.sqlite"), create: true)?.cacheMarkets(
+                [
+                    Market(
+                        symbol: "GONE/USDT", symbolId: "GONEUSDT", market: .spot, status: "TRADING",
+                        listedAtMs: utc(2024, 1, 1))
+                ], exchange: .binance)
+            try dir.write(plan("GONE/USDT, BTC/USDT"), to: "plan.yaml")
+            let before = server.state.stats.klinesRequests
+            let result = try ToolRunner().run(["apply", "plan.yaml", "--json", "--parallelism", "1"], in: dir.path)
+            #expect(result.exitCode == 1)
+            #expect(result.stderr.contains("error: GONE/USDT 15m stopped: Binance rejected"))
+            #expect(result.stderr.contains("Invalid symbol"))
+            let document = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            let summary = document?["summary"] as? [String: Any]
+            let failures = summary?["failed_pairs"] as? [[String: Any]]
+            #expect(failures?.count == 1)
+            #expect(failures?.first?["pair"] as? String == "GONE/USDT 15m")
+            // Three chunks per pair (the 1000-candle grid cuts at Feb 17 20:00 and Feb 28 06:00). GONE's first
+            // failed once, without retries, and its other two were skipped; BTC ran to the end.
+            #expect(summary?["skipped"] as? Int == 2)
+            #expect(summary?["retries"] as? Int == 0)
+            #expect(summary?["candles"] as? Int == 1920 - 10)
+            #expect(server.state.stats.klinesRequests - before == 1 + 3)
+            let ledger = try #require(try Ledger.open(path: dir.path("manifest.sqlite"), create: false))
+            #expect(try ledger.fileCount() == 3)
+            // Nothing of GONE's was written; the next run tries it again and still completes nothing twice.
+            #expect(!FileManager.default.fileExists(atPath: dir.path("incoming/binance/spot/GONEUSDT")))
+            let again = try ToolRunner().run(["apply", "plan.yaml"], in: dir.path)
+            #expect(again.exitCode == 1)
+            #expect(again.stdout.hasPrefix("Apply complete: 0 files written (0 candles)"))
+            #expect(try ledger.fileCount() == 3)
         }
     }
 

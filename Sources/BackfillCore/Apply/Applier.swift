@@ -1,8 +1,14 @@
 import Foundation
+import NIOPosix
 
 /// Executes a plan's tasks (§5): fetch → keep closed candles inside the task → deterministic CSV → `.partial`,
-/// fsync, rename → SHA-256 → one ledger transaction (file row, watermark, generation). Tasks of many pairs run
-/// concurrently, bounded by `parallelism`; memory holds at most `parallelism` pages.
+/// fsync, rename → SHA-256 → directory fsync → ledger transaction (file row, watermark, generation). Tasks of many
+/// pairs run concurrently, bounded by `parallelism`; memory holds at most `parallelism` pages.
+///
+/// Blocking file I/O runs on a thread pool of its own, so that while one task waits for its fsync the two cores
+/// keep parsing, rendering and hashing others; results are registered by group commit (every result ready while the
+/// previous transaction ran goes into the next one, after one fsync per directory), which keeps the ordering
+/// file → rename → directory fsync → ledger row of §4.1 for every file.
 package struct Applier: Sendable {
     package var plan: Plan
     package var exchange: ExchangeKind
@@ -38,10 +44,26 @@ package struct Applier: Sendable {
     /// Runs every task; `coverage` is each pair's files ∪ gaps when the plan was made (for watermarks).
     package func run(coverage: [Pair: RangeSet]) async throws -> ApplySummary {
         let started = DispatchTime.now().uptimeNanoseconds
+        let io = NIOThreadPool(numberOfThreads: max(2, parallelism))
+        io.start()
+        let recorder = Recorder(
+            ledger: ledger, exchange: exchange, market: market, landing: landing, io: io, coverage: coverage,
+            actor: actor)
+        do {
+            try await runTasks(recorder: recorder, io: io)
+        } catch {
+            try? await io.shutdownGracefully()
+            throw error
+        }
+        try await io.shutdownGracefully()
+        var summary = await recorder.summary
+        summary.elapsedMs = Int64((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
+        return summary
+    }
+
+    private func runTasks(recorder: Recorder, io: NIOThreadPool) async throws {
         // The exchange's clock when the plan was made: a candle is kept only when `closeTime < serverNow`.
         let serverNow = plan.nowMs
-        let recorder = Recorder(
-            ledger: ledger, exchange: exchange, market: market, coverage: coverage, actor: actor)
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
             for (index, task) in plan.tasks.enumerated() {
@@ -53,14 +75,23 @@ package struct Applier: Sendable {
                     await recorder.interrupt(remaining: plan.tasks.count - index)
                     break
                 }
-                group.addTask { try await execute(task, serverNow: serverNow, recorder: recorder) }
+                let pair = Pair(symbol: task.symbol, timeframe: task.timeframe)
+                if await recorder.hasFailed(pair) {
+                    await recorder.skip()
+                    progress.finished(task, candles: 0, weight: 0)
+                    continue
+                }
+                group.addTask {
+                    do {
+                        try await execute(task, serverNow: serverNow, recorder: recorder, io: io)
+                    } catch let error as ExchangeError where error.stopsPair {
+                        await recorder.fail(pair, error)
+                    }
+                }
                 running += 1
             }
             try await group.waitForAll()
         }
-        var summary = await recorder.summary
-        summary.elapsedMs = Int64((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
-        return summary
     }
 
     /// How close to "now" a task may end and still be trusted when its newest candles are missing: Binance's
@@ -70,28 +101,40 @@ package struct Applier: Sendable {
         max(2 * timeframe.nominalDurationMs, 5 * Timeframe.minuteMs)
     }
 
-    func execute(_ task: PlanTask, serverNow: Int64, recorder: Recorder) async throws {
-        var kept = 0
-        defer {
-            progress.finished(task, candles: kept, weight: market.klinesWeight(limit: Int(task.candles)))
+    /// An unregistered file already under the task's name (a run killed between rename and commit, or a copy put
+    /// there by hand), when its content is valid for its name.
+    static func adoptable(
+        _ task: PlanTask, landing: LandingArea, columns: ColumnSet, exchange: ExchangeKind, market: MarketKind
+    ) -> NewFile? {
+        guard let url = try? landing.url(for: task.path), let data = FileManager.default.contents(atPath: url.path)
+        else { return nil }
+        let bytes = Array(data)
+        guard let count = CSVValidator.rows(in: bytes, range: task.range, columns: columns), count > 0 else {
+            return nil
         }
+        return NewFile(
+            sha256: SHA256Hex.digest(bytes), path: task.path, exchange: exchange, market: market,
+            symbol: task.symbol, symbolId: task.symbolId, timeframe: task.timeframe, range: task.range,
+            rows: count, bytes: bytes.count, source: .adopted)
+    }
+
+    func execute(_ task: PlanTask, serverNow: Int64, recorder: Recorder, io: NIOThreadPool) async throws {
+        var kept = 0
+        var weight = 0
+        defer { progress.finished(task, candles: kept, weight: weight) }
         let pair = Pair(symbol: task.symbol, timeframe: task.timeframe)
-        // An unregistered file already under the task's name (a run killed between rename and commit, or a copy
-        // put there by hand) is adopted when its content is valid for its name: no request needed.
-        if let url = try? landing.url(for: task.path), let data = FileManager.default.contents(atPath: url.path) {
-            let bytes = Array(data)
-            if let count = CSVValidator.rows(in: bytes, range: task.range, columns: columns), count > 0 {
-                let file = NewFile(
-                    sha256: SHA256Hex.digest(bytes), path: task.path, exchange: exchange, market: market,
-                    symbol: task.symbol, symbolId: task.symbolId, timeframe: task.timeframe, range: task.range,
-                    rows: count, bytes: bytes.count, source: .adopted)
-                if case .registered = try await recorder.commit(file, pair: pair, adopted: true) {
-                    kept = count
-                    return
-                }
-            }
+        let (landing, columns, exchange, market) = (landing, columns, exchange, market)
+        // Adoption needs no request.
+        if let file = try await io.runIfActive({
+            Self.adoptable(task, landing: landing, columns: columns, exchange: exchange, market: market)
+        }),
+            case .registered = try await recorder.commit(PendingCommit(.file(file), pair: pair), adopted: true)
+        {
+            kept = file.rows
+            return
         }
         let rows = try await source.fetch(task, market: market)
+        weight = market.klinesWeight(limit: Int(task.candles))
         await recorder.countRequest()
         try await pause()
         let closed = rows.filter { $0.closeTime < serverNow && task.range.contains($0.openTime) }
@@ -103,25 +146,23 @@ package struct Applier: Sendable {
             return
         }
         guard !closed.isEmpty else {
-            try await recorder.gap(pair: pair, range: task.range)
+            _ = try await recorder.commit(PendingCommit(.gap(task.range), pair: pair))
             return
         }
         kept = closed.count
         let bytes = CSVFormat.render(closed, columns: columns)
-        let partial = try landing.writePartial(bytes, for: task.path)
-        try await pause()
-        try landing.publish(partial, as: task.path)
-        try await pause()
         let file = NewFile(
             sha256: SHA256Hex.digest(bytes), path: task.path, exchange: exchange, market: market, symbol: task.symbol,
             symbolId: task.symbolId, timeframe: task.timeframe, range: task.range, rows: closed.count,
             bytes: bytes.count, source: .rest)
-        switch try await recorder.commit(file, pair: pair) {
-        case .registered:
-            break
+        let partial = try await io.runIfActive { try landing.writePartial(bytes, for: task.path) }
+        try await pause()
+        try await io.runIfActive { try landing.publish(partial, as: task.path, syncDirectory: false) }
+        try await pause()
+        switch try await recorder.commit(PendingCommit(.file(file), pair: pair)) {
         case .duplicate(let existing) where existing != task.path:
-            try landing.remove(task.path)
-        case .duplicate:
+            try await io.runIfActive { try landing.remove(task.path) }
+        case .registered, .duplicate, .gap:
             break
         }
     }
@@ -130,19 +171,31 @@ package struct Applier: Sendable {
         if stageDelayMs > 0 { try await Task.sleep(for: .milliseconds(stageDelayMs)) }
     }
 
-    /// Serialises ledger commits and keeps each pair's coverage to move watermarks contiguously.
+    /// Registers results by group commit and keeps each pair's coverage to move watermarks contiguously.
     actor Recorder {
         let ledger: Ledger
         let exchange: ExchangeKind
         let market: MarketKind
+        let landing: LandingArea
+        let io: NIOThreadPool
         var coverage: [Pair: RangeSet]
         let actor: String
         var summary = ApplySummary()
+        private var failed: Set<Pair> = []
+        private var pending:
+            [(entry: PendingCommit, adopted: Bool, done: CheckedContinuation<CommitResult, any Error>)] =
+                []
+        private var flushing = false
 
-        init(ledger: Ledger, exchange: ExchangeKind, market: MarketKind, coverage: [Pair: RangeSet], actor: String) {
+        init(
+            ledger: Ledger, exchange: ExchangeKind, market: MarketKind, landing: LandingArea, io: NIOThreadPool,
+            coverage: [Pair: RangeSet], actor: String
+        ) {
             self.ledger = ledger
             self.exchange = exchange
             self.market = market
+            self.landing = landing
+            self.io = io
             self.coverage = coverage
             self.actor = actor
         }
@@ -156,41 +209,71 @@ package struct Applier: Sendable {
             summary.remaining = remaining
         }
 
-        /// The watermark after adding `range`: the end of the coverage contiguous from its first candle.
-        func watermark(pair: Pair, adding range: TimeRange) -> (RangeSet, (name: String, value: Int64)?) {
-            var set = coverage[pair] ?? RangeSet()
-            set.insert(range)
-            let name = WatermarkName.make(exchange: exchange, market: market, pair: pair)
-            guard let first = set.runs.first, let end = set.contiguousEnd(from: first.lowerBound) else {
-                return (set, nil)
-            }
-            return (set, (name, end))
+        func hasFailed(_ pair: Pair) -> Bool { failed.contains(pair) }
+
+        func skip() { summary.skipped += 1 }
+
+        /// A permanent exchange error: the pair's remaining tasks are skipped (the first error is the one reported).
+        func fail(_ pair: Pair, _ error: ExchangeError) {
+            guard failed.insert(pair).inserted else { return }
+            summary.failedPairs.append(PairFailure(pair: pair.description, error: error.description))
         }
 
-        func commit(_ file: NewFile, pair: Pair, adopted: Bool = false) throws -> CommitResult {
-            let (set, mark) = watermark(pair: pair, adding: file.range)
-            let result = try ledger.commit(file, watermark: mark, actor: actor)
-            switch result {
-            case .registered:
-                coverage[pair] = set
-                if adopted {
-                    summary.adopted += 1
-                } else {
-                    summary.filesWritten += 1
+        /// Queues one result for the next group commit and waits for it.
+        func commit(_ entry: PendingCommit, adopted: Bool = false) async throws -> CommitResult {
+            try await withCheckedThrowingContinuation { continuation in
+                pending.append((entry, adopted, continuation))
+                if !flushing {
+                    flushing = true
+                    Task { await self.flush() }
                 }
-                summary.candles += file.rows
-            case .duplicate(let existing):
-                if existing != file.path { summary.duplicatesDeleted += 1 }
             }
-            return result
         }
 
-        func gap(pair: Pair, range: TimeRange) throws {
-            let (set, mark) = watermark(pair: pair, adding: range)
-            try ledger.commitGap(
-                exchange: exchange, market: market, pair: pair, range: range, watermark: mark, actor: actor)
-            coverage[pair] = set
-            summary.gapsConfirmed += 1
+        /// Commits everything pending, batch after batch, until nothing is left.
+        private func flush() async {
+            while !pending.isEmpty {
+                let batch = pending
+                pending.removeAll(keepingCapacity: true)
+                do {
+                    let paths = batch.compactMap { item -> String? in
+                        if case .file(let file) = item.entry.kind { file.path } else { nil }
+                    }
+                    let landing = landing
+                    if !paths.isEmpty { try await io.runIfActive { try landing.syncDirectories(of: paths) } }
+                    let (results, after) = try await ledger.commit(
+                        batch.map(\.entry), coverage: coverage, exchange: exchange, market: market, actor: actor)
+                    coverage = after
+                    for (item, result) in zip(batch, results) {
+                        switch (result, item.entry.kind) {
+                        case (.registered, .file(let file)):
+                            if item.adopted { summary.adopted += 1 } else { summary.filesWritten += 1 }
+                            summary.candles += file.rows
+                        case (.duplicate(let existing), .file(let file)):
+                            if existing != file.path { summary.duplicatesDeleted += 1 }
+                        case (.gap, _):
+                            summary.gapsConfirmed += 1
+                        default:
+                            break
+                        }
+                        item.done.resume(returning: result)
+                    }
+                } catch {
+                    for item in batch { item.done.resume(throwing: error) }
+                }
+            }
+            flushing = false
+        }
+    }
+}
+
+extension ExchangeError {
+    /// Errors that retrying will not fix for this pair (unknown symbol, bad interval, 403/451, data that breaks the
+    /// rules): `apply` stops the pair and carries on with the others.
+    var stopsPair: Bool {
+        switch self {
+        case .rejected, .refused, .invalidResponse: true
+        case .banned, .unavailable: false
         }
     }
 }

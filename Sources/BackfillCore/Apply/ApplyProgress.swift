@@ -37,7 +37,7 @@ package final class ApplyProgress: Sendable {
         }
     }
 
-    /// One task finished.
+    /// One task finished (`weight` 0 when it needed no request: adopted, skipped).
     package func finished(_ task: PlanTask, candles: Int, weight: Int) {
         let pairDone = remainingPerPair.withLock { map -> Bool in
             let pair = Pair(symbol: task.symbol, timeframe: task.timeframe)
@@ -47,7 +47,7 @@ package final class ApplyProgress: Sendable {
         state.withLock { s in
             s.tasksDone += 1
             s.candles += candles
-            s.requests += 1
+            if weight > 0 { s.requests += 1 }
             s.weight += weight
             if pairDone { s.pairsDone += 1 }
         }

@@ -12,7 +12,8 @@ package struct ApplySession: Sendable {
 
     package var input: Input
     package var frozenNowMs: Int64?
-    package var parallelism: Int
+    /// Tasks at once; `nil` = chosen from the rate budget (``ApplyParallelism``).
+    package var parallelism: Int?
     package var apiKey: String?
     /// How long to wait for another `apply` to release the ledger lock.
     package var lockTimeoutMs: Int64
@@ -24,17 +25,17 @@ package struct ApplySession: Sendable {
     package var progress = ApplyProgress()
 
     package init(
-        input: Input, frozenNowMs: Int64?, parallelism: Int, apiKey: String?, lockTimeoutMs: Int64 = 30_000
+        input: Input, frozenNowMs: Int64?, parallelism: Int?, apiKey: String?, lockTimeoutMs: Int64 = 30_000
     ) {
         self.input = input
         self.frozenNowMs = frozenNowMs
-        self.parallelism = max(1, parallelism)
+        self.parallelism = parallelism.map { max(1, $0) }
         self.apiKey = apiKey
         self.lockTimeoutMs = lockTimeoutMs
     }
 
     package init(
-        loaded: LoadedPlan, frozenNowMs: Int64?, parallelism: Int, apiKey: String?, lockTimeoutMs: Int64 = 30_000
+        loaded: LoadedPlan, frozenNowMs: Int64?, parallelism: Int?, apiKey: String?, lockTimeoutMs: Int64 = 30_000
     ) {
         self.init(
             input: .planFile(loaded), frozenNowMs: frozenNowMs, parallelism: parallelism, apiKey: apiKey,
@@ -114,7 +115,7 @@ package struct ApplySession: Sendable {
         case .binance:
             let binance = BinanceMarketSource(
                 market: config.market, baseURL: config.baseURL, frozenNowMs: frozenNowMs, apiKey: apiKey,
-                connections: parallelism)
+                connections: parallelism ?? ApplyParallelism.maximumConnections)
             marketSource = binance
             candleSource = { _ in BinanceCandleSource(client: binance.client) }
             prepare = { _ = try await binance.client.exchangeInfo() }
@@ -177,6 +178,13 @@ package struct ApplySession: Sendable {
             }
         }
         let run = try ledger.startRun(command: "apply", planSHA256: planSHA256)
+        let limit = await weightLimit()
+        let parallelism =
+            parallelism
+            ?? ApplyParallelism.automatic(
+                weightLimitPerMinute: limit,
+                weightPerRequest: config.market.klinesWeight(limit: Int(plan.tasks.map(\.candles).max() ?? 1)),
+                cores: ProcessInfo.processInfo.activeProcessorCount)
         var applier = Applier(
             plan: plan, exchange: config.exchange, market: config.market, columns: config.columns, ledger: ledger,
             landing: landing, source: candleSource(plan.nowMs), parallelism: parallelism,
@@ -184,9 +192,10 @@ package struct ApplySession: Sendable {
         applier.stageDelayMs = stageDelayMs
         applier.shouldStop = shouldStop
         applier.progress = progress
-        progress.start(plan: plan, weightLimit: await weightLimit())
+        progress.start(plan: plan, weightLimit: limit)
         do {
-            let summary = try await applier.run(coverage: coverage)
+            var summary = try await applier.run(coverage: coverage)
+            summary.parallelism = parallelism
             let json = (try? JSONEncoder().encode(summary)).map { String(decoding: $0, as: UTF8.self) }
             try ledger.finishRun(run, outcome: summary.interrupted ? "interrupted" : "succeeded", summaryJSON: json)
             return (plan, summary)

@@ -12,10 +12,17 @@ package struct ApplySummary: Sendable, Equatable, Codable {
     package var retries = 0
     package var rateLimited = 0
     package var elapsedMs: Int64 = 0
+    /// The tasks run at once (given, or chosen from the rate budget).
+    package var parallelism = 0
     /// Stopped by SIGINT/SIGTERM before every task ran.
     package var interrupted = false
     /// Tasks not started because of the interruption.
     package var remaining = 0
+    /// Pairs stopped by a permanent exchange error (unknown symbol, bad interval, 403/451, invalid data): their
+    /// remaining tasks were skipped; the other pairs ran to the end.
+    package var failedPairs: [PairFailure] = []
+    /// Tasks not run because their pair had failed.
+    package var skipped = 0
 
     package init() {}
 
@@ -33,15 +40,31 @@ package struct ApplySummary: Sendable, Equatable, Codable {
         line += "\(requests) requests, \(retries) retries, \(rateLimited) × 429, "
         line += "\((seconds * 100).rounded() / 100) s, \(Int(candlesPerSecond)) candles/s."
         if interrupted { line += " \(remaining) chunks left: run apply again to continue." }
+        if !failedPairs.isEmpty {
+            line += " \(failedPairs.count) pairs stopped by an exchange error (\(skipped) chunks skipped)."
+        }
         return line
     }
 
     private enum CodingKeys: String, CodingKey {
-        case candles, deferred, requests, retries, interrupted, remaining, adopted
+        case candles, deferred, requests, retries, interrupted, remaining, adopted, skipped, parallelism
+        case failedPairs = "failed_pairs"
         case filesWritten = "files_written"
         case duplicatesDeleted = "duplicates_deleted"
         case gapsConfirmed = "gaps_confirmed"
         case rateLimited = "rate_limited"
         case elapsedMs = "elapsed_ms"
+    }
+}
+
+/// A pair that `apply` stopped because the exchange refused it for good.
+package struct PairFailure: Sendable, Equatable, Codable {
+    /// `BTC/USDT 1m`.
+    package var pair: String
+    package var error: String
+
+    package init(pair: String, error: String) {
+        self.pair = pair
+        self.error = error
     }
 }

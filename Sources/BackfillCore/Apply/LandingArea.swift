@@ -76,19 +76,33 @@ package struct LandingArea: Sendable {
         return partial
     }
 
-    /// Second half of ``write(_:to:)``: rename to the final name, then fsync the directory.
-    package func publish(_ partial: URL, as relative: String) throws(Failure) {
+    /// Second half of ``write(_:to:)``: rename to the final name, then (unless the caller batches it with
+    /// ``syncDirectories(of:)`` before registering) fsync the directory.
+    package func publish(_ partial: URL, as relative: String, syncDirectory: Bool = true) throws(Failure) {
         let final = try url(for: relative)
-        let directory = final.deletingLastPathComponent()
         guard rename(partial.path, final.path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(partial.path)
             throw .io(path: final.path, reason: reason)
         }
-        let dirFd = open(directory.path, O_RDONLY)
-        if dirFd >= 0 {
-            fsync(dirFd)
-            close(dirFd)
+        if syncDirectory { try syncDirectories(of: [relative]) }
+    }
+
+    /// Fsyncs the directories holding `relatives` (each once), so that their renames survive a power loss: `apply`
+    /// calls it once per group commit, before the ledger registers the files.
+    package func syncDirectories(of relatives: some Sequence<String>) throws(Failure) {
+        var seen: Set<String> = []
+        for relative in relatives {
+            let directory = try url(for: relative).deletingLastPathComponent().path
+            guard seen.insert(directory).inserted else { continue }
+            let fd = open(directory, O_RDONLY)
+            guard fd >= 0 else { throw .io(path: directory, reason: String(cString: strerror(errno))) }
+            let code = fsync(fd) == 0 ? 0 : errno
+            close(fd)
+            // EINVAL: a file system that cannot sync directories (nothing to wait for).
+            guard code == 0 || code == EINVAL else {
+                throw .io(path: directory, reason: String(cString: strerror(code)))
+            }
         }
     }
 

@@ -52,7 +52,7 @@ package struct BinanceClient: Sendable {
 
     /// `GET /exchangeInfo` (weight 20 on spot, 1 on futures); also configures the governor's limit.
     package func exchangeInfo() async throws -> ExchangeInfo {
-        let info = try await request("exchangeInfo", weight: market == .spot ? 20 : 1) { body in
+        let info = try await request("exchangeInfo", weight: market == .spot ? 20 : 1, essential: true) { body in
             try ExchangeInfo.parse(body, market: market)
         }
         if info.weightLimit > 0 {
@@ -132,7 +132,8 @@ package struct BinanceClient: Sendable {
 
     /// Sends one GET through the governor, retrying what is worth retrying, and decodes the 200 body.
     func request<T: Sendable>(
-        _ endpoint: String, query: String = "", weight: Int, decode: @Sendable ([UInt8]) throws -> T
+        _ endpoint: String, query: String = "", weight: Int, essential: Bool = false,
+        decode: @Sendable ([UInt8]) throws -> T
     ) async throws -> T {
         let url = baseURL + prefix + "/" + endpoint + (query.isEmpty ? "" : "?" + query)
         let label = prefix + "/" + endpoint + (query.isEmpty ? "" : "?" + query)
@@ -142,7 +143,7 @@ package struct BinanceClient: Sendable {
         var rateLimitWaits = 0
         var generator = SeededGenerator(seed: UInt64(truncatingIfNeeded: label.hashValue))
         while true {
-            let ticket = try await governor.acquire(weight: weight)
+            let ticket = try await governor.acquire(weight: weight, essential: essential)
             let failure: String
             do {
                 let response = try await transport.get(HTTPRequest(url: url, headers: headers))

@@ -7,6 +7,33 @@ package enum CommitResult: Sendable, Equatable {
     case registered(id: Int64)
     /// The content was already registered under `existingPath`: the new file must be deleted.
     case duplicate(existingPath: String)
+    /// An empty task recorded as a confirmed exchange gap.
+    case gap
+}
+
+/// One task's result waiting for the next group commit (``Ledger/commit(_:coverage:exchange:market:actor:at:)``).
+package struct PendingCommit: Sendable {
+    package enum Kind: Sendable {
+        /// A written (or adopted) file to register.
+        case file(NewFile)
+        /// A task the exchange had no candles for.
+        case gap(TimeRange)
+    }
+
+    package var kind: Kind
+    package var pair: Pair
+
+    package init(_ kind: Kind, pair: Pair) {
+        self.kind = kind
+        self.pair = pair
+    }
+
+    var range: TimeRange {
+        switch kind {
+        case .file(let file): file.range
+        case .gap(let range): range
+        }
+    }
 }
 
 extension Ledger {
@@ -27,6 +54,50 @@ extension Ledger {
                 _ = try Self.advanceWatermark(watermark.name, to: watermark.value, actor: actor, at: now, db: db)
             }
             return .registered(id: id)
+        }
+    }
+
+    /// Group commit: registers several tasks' results in one transaction, in order, each exactly as
+    /// ``commit(_:watermark:actor:at:)`` or ``commitGap(exchange:market:pair:range:watermark:actor:at:)`` would, and
+    /// moves each pair's watermark to the end of its coverage contiguous from its first candle. The write runs on
+    /// GRDB's writer queue, off the caller's thread.
+    /// - Parameter coverage: each pair's files ∪ gaps before the batch.
+    /// - Returns: one result per entry, and the coverage after the batch (duplicates add none).
+    package func commit(
+        _ batch: [PendingCommit], coverage: [Pair: RangeSet], exchange: ExchangeKind, market: MarketKind,
+        actor: String, at now: Int64 = Ledger.nowMs()
+    ) async throws -> (results: [CommitResult], coverage: [Pair: RangeSet]) {
+        try await writer.write { db in
+            var coverage = coverage
+            var results: [CommitResult] = []
+            results.reserveCapacity(batch.count)
+            var moved: Set<Pair> = []
+            for entry in batch {
+                switch entry.kind {
+                case .file(let file):
+                    if let existing = try String.fetchOne(
+                        db, sql: "SELECT path FROM files WHERE sha256 = ?", arguments: [file.sha256])
+                    {
+                        results.append(.duplicate(existingPath: existing))
+                        continue
+                    }
+                    results.append(.registered(id: try Self.insert(file, actor: actor, at: now, db: db)))
+                case .gap(let range):
+                    try Self.insertGap(
+                        exchange: exchange, market: market, pair: entry.pair, range: range, at: now, db: db)
+                    results.append(.gap)
+                }
+                coverage[entry.pair, default: RangeSet()].insert(entry.range)
+                moved.insert(entry.pair)
+            }
+            for pair in moved.sorted() {
+                guard let set = coverage[pair], let first = set.runs.first,
+                    let end = set.contiguousEnd(from: first.lowerBound)
+                else { continue }
+                let name = WatermarkName.make(exchange: exchange, market: market, pair: pair)
+                _ = try Self.advanceWatermark(name, to: end, actor: actor, at: now, db: db)
+            }
+            return (results, coverage)
         }
     }
 

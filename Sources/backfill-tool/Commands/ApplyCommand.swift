@@ -19,8 +19,10 @@ struct ApplyCommand: AsyncParsableCommand {
         help: ArgumentHelp("Apply a plan saved by 'plan --out' (refused once the ledger changed).", valueName: "file"))
     var planFile: String?
 
-    @Option(name: .long, help: "Tasks run at once (requests in flight).")
-    var parallelism: Int = 4
+    @Option(
+        name: .long,
+        help: "Tasks run at once (requests in flight); default: chosen from the exchange's rate budget and the cores.")
+    var parallelism: Int?
 
     @Flag(name: .long, help: "Print one JSON document on stdout instead of text.")
     var json = false
@@ -43,7 +45,9 @@ struct ApplyCommand: AsyncParsableCommand {
         guard (planPath == nil) != (planFile == nil) else {
             throw ValidationError("give either a plan file or --plan-file SAVED.json")
         }
-        guard (1...64).contains(parallelism) else { throw ValidationError("--parallelism must be 1...64") }
+        if let parallelism, !ApplyParallelism.allowed.contains(parallelism) {
+            throw ValidationError("--parallelism must be 1...64")
+        }
     }
 
     func run() async throws {
@@ -111,6 +115,11 @@ struct ApplyCommand: AsyncParsableCommand {
             }
             // Interrupted: everything registered is whole; the rest is safe to do later.
             if summary.interrupted { throw ErrorReporting.temporary }
+            // A pair the exchange refused for good: the others ran to the end; the run is still an error.
+            guard summary.failedPairs.isEmpty else {
+                for failure in summary.failedPairs { Output.error("\(failure.pair) stopped: \(failure.error)") }
+                throw ExitCode.failure
+            }
         }
     }
 }

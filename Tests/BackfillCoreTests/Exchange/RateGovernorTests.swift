@@ -37,6 +37,26 @@ struct RateGovernorTests {
         #expect(time.sleeps == [30_001], "551 > 550: wait for the next window")
     }
 
+    @Test func theRequestThatTellsTheLimitIsNotHeldToTheNeighboursPace() async throws {
+        // Before exchangeInfo the governor assumes 6000; 6 s into the window a neighbour has spent 2153, a pace
+        // that would fill 6000 long before the window ends.
+        let time = VirtualTimeSource(nowMs: Self.minute + 6_000)
+        let governor = RateGovernor(limit: 6000, windowMs: 60_000, time: time)
+        let ticket = try await governor.acquire(weight: 1)
+        await governor.release(ticket, usedWeight: 2153)
+        // exchangeInfo still goes out at once (2154 + 20 ≤ 6000 − 300) and brings the real limit...
+        _ = try await governor.acquire(weight: 20, essential: true)
+        #expect(time.sleeps.isEmpty)
+        await governor.configure(limit: 1_000_000, windowMs: 60_000)
+        _ = try await governor.acquire(weight: 2)
+        #expect(time.sleeps.isEmpty, "a million per minute leaves room at any neighbour's pace")
+        // ...whereas under the assumed 6000 an ordinary request waits for the next window.
+        let assumed = RateGovernor(limit: 6000, windowMs: 60_000, time: time)
+        await assumed.release(try await assumed.acquire(weight: 1), usedWeight: 2153)
+        _ = try await assumed.acquire(weight: 2)
+        #expect(time.sleeps == [54_001])
+    }
+
     @Test func inFlightWeightIsReservedAcrossConcurrentRequests() async throws {
         let time = VirtualTimeSource(nowMs: Self.minute)
         let governor = RateGovernor(limit: 100, windowMs: 60_000, marginFraction: 0, time: time)
