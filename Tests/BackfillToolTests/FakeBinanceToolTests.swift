@@ -132,7 +132,7 @@ struct FakeBinanceToolTests {
     @Test func aPairTheExchangeRefusesStopsAloneAndTheOthersFinish() async throws {
         try await withFakeBinance(FakeBinanceConfig(clock: .init(frozenMs: Self.now))) { server in
             let dir = try TemporaryDirectory("refused-pair")
-            let plan = { (symbols: String) in
+            let plan = { (symbols: String, timeframe: String) in
                 """
                 version: 1
                 exchange: binance
@@ -142,19 +142,20 @@ struct FakeBinanceToolTests {
                 defaults: {start: 2024-02-10, end: now}
                 targets:
                   - symbols: [\(symbols)]
-                    timeframes: [15m]
+                    timeframes: [\(timeframe)]
                 """
             }
-            try dir.write(plan("BTC/USDT"), to: "plan.yaml")
-            // Creates the ledger and caches the exchange's markets.
-            #expect(try ToolRunner().run(["apply", "plan.yaml", "--dry-run"], in: dir.path).exitCode == 0)
-            _ = try Ledger.open(path: dir.path("manifest.sqlite"), create: true)?.cacheMarkets(
+            // A first run creates the ledger and caches the exchange's markets...
+            try dir.write(plan("BTC/USDT", "1h"), to: "plan.yaml")
+            #expect(try ToolRunner().run(["apply", "plan.yaml"], in: dir.path).exitCode == 0)
+            // ...among which, as far as the ledger knows, GONE/USDT (delisted since).
+            _ = try Ledger.open(path: dir.path("manifest.sqlite"), create: false)?.cacheMarkets(
                 [
                     Market(
                         symbol: "GONE/USDT", symbolId: "GONEUSDT", market: .spot, status: "TRADING",
                         listedAtMs: utc(2024, 1, 1))
                 ], exchange: .binance)
-            try dir.write(plan("GONE/USDT, BTC/USDT"), to: "plan.yaml")
+            try dir.write(plan("GONE/USDT, BTC/USDT", "15m"), to: "plan.yaml")
             let before = server.state.stats.klinesRequests
             let result = try ToolRunner().run(["apply", "plan.yaml", "--json", "--parallelism", "1"], in: dir.path)
             #expect(result.exitCode == 1)
@@ -172,13 +173,13 @@ struct FakeBinanceToolTests {
             #expect(summary?["candles"] as? Int == 1920 - 10)
             #expect(server.state.stats.klinesRequests - before == 1 + 3)
             let ledger = try #require(try Ledger.open(path: dir.path("manifest.sqlite"), create: false))
-            #expect(try ledger.fileCount() == 3)
+            #expect(try ledger.fileCount() == 1 + 3)
             // Nothing of GONE's was written; the next run tries it again and still completes nothing twice.
             #expect(!FileManager.default.fileExists(atPath: dir.path("incoming/binance/spot/GONEUSDT")))
             let again = try ToolRunner().run(["apply", "plan.yaml"], in: dir.path)
             #expect(again.exitCode == 1)
             #expect(again.stdout.hasPrefix("Apply complete: 0 files written (0 candles)"))
-            #expect(try ledger.fileCount() == 3)
+            #expect(try ledger.fileCount() == 1 + 3)
         }
     }
 

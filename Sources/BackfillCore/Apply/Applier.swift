@@ -21,6 +21,9 @@ package struct Applier: Sendable {
     package var actor: String
     /// A pause after each stage (fetch, write, rename), for the crash tests' SIGKILLs to land in every stage.
     package var stageDelayMs: Int = 0
+    /// The plan's `sleep_ms` (the seed's `SLEEP_MS`): request starts are spaced at least this far apart across the
+    /// whole run, whatever the parallelism.
+    package var sleepMs: Int = 0
     /// Asked before each task starts: once it says stop, no new task starts and the in-flight ones finish.
     package var shouldStop: @Sendable () -> Bool = { false }
     /// Counters for the progress display.
@@ -133,6 +136,10 @@ package struct Applier: Sendable {
             kept = file.rows
             return
         }
+        if sleepMs > 0 {
+            let wait = await recorder.requestSlot(spacingMs: sleepMs)
+            if wait > 0 { try await Task.sleep(for: .milliseconds(wait)) }
+        }
         let rows = try await source.fetch(task, market: market)
         weight = market.klinesWeight(limit: Int(task.candles))
         await recorder.countRequest()
@@ -201,6 +208,16 @@ package struct Applier: Sendable {
         }
 
         func countRequest() { summary.requests += 1 }
+
+        private var nextRequestAt: UInt64 = 0
+
+        /// `sleep_ms`: how long to wait before sending the next request so that starts are `spacingMs` apart.
+        func requestSlot(spacingMs: Int) -> Int64 {
+            let now = DispatchTime.now().uptimeNanoseconds / 1_000_000
+            let slot = max(now, nextRequestAt)
+            nextRequestAt = slot + UInt64(spacingMs)
+            return Int64(slot - now)
+        }
 
         func `defer`() { summary.deferred += 1 }
 

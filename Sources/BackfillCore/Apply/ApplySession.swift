@@ -190,6 +190,7 @@ package struct ApplySession: Sendable {
             landing: landing, source: candleSource(plan.nowMs), parallelism: parallelism,
             actor: "backfill-tool apply pid \(ProcessInfo.processInfo.processIdentifier)")
         applier.stageDelayMs = stageDelayMs
+        applier.sleepMs = config.sleepMs
         applier.shouldStop = shouldStop
         applier.progress = progress
         progress.start(plan: plan, weightLimit: limit)

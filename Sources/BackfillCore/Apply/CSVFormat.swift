@@ -18,40 +18,50 @@ package enum CSVFormat {
         out.append(0x0A)
         for row in rows {
             append(row.openTime, to: &out)
-            for field in [row.open, row.high, row.low, row.close, row.volume] {
-                out.append(0x2C)
-                out.append(contentsOf: field.utf8)
-            }
+            append(row.open, to: &out)
+            append(row.high, to: &out)
+            append(row.low, to: &out)
+            append(row.close, to: &out)
+            append(row.volume, to: &out)
             if columns == .full {
                 out.append(0x2C)
                 append(row.closeTime, to: &out)
-                out.append(0x2C)
-                out.append(contentsOf: row.quoteVolume.utf8)
+                append(row.quoteVolume, to: &out)
                 out.append(0x2C)
                 append(row.trades, to: &out)
-                out.append(0x2C)
-                out.append(contentsOf: row.takerBuyBaseVolume.utf8)
-                out.append(0x2C)
-                out.append(contentsOf: row.takerBuyQuoteVolume.utf8)
+                append(row.takerBuyBaseVolume, to: &out)
+                append(row.takerBuyQuoteVolume, to: &out)
             }
             out.append(0x0A)
         }
         return out
     }
 
+    /// `,` then the decimal string's bytes.
+    @inline(__always)
+    private static func append(_ field: String, to out: inout [UInt8]) {
+        out.append(0x2C)
+        var field = field
+        field.withUTF8 { out.append(contentsOf: $0) }
+    }
+
+    /// The integer in decimal, without allocating.
     private static func append(_ value: Int64, to out: inout [UInt8]) {
         if value == 0 {
             out.append(0x30)
             return
         }
-        var digits: [UInt8] = []
-        var v = value
-        let negative = v < 0
-        while v != 0 {
-            digits.append(UInt8(0x30 + abs(v % 10)))
-            v /= 10
+        if value < 0 { out.append(0x2D) }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 19 digits
+        var count = 0
+        var v = value.magnitude
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while v != 0 {
+                buffer[count] = UInt8(0x30 + v % 10)
+                v /= 10
+                count += 1
+            }
+            for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
         }
-        if negative { out.append(0x2D) }
-        out.append(contentsOf: digits.reversed())
     }
 }

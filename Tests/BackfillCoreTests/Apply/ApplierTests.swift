@@ -170,6 +170,52 @@ struct ApplierTests {
         #expect(source == "adopted")
     }
 
+    @Test func csvBytesAreExactlyTheFormat() {
+        let row = Kline(
+            openTime: 1_502_942_400_000, open: "4261.48000000", high: "4313.62000000", low: "4261.32000000",
+            close: "4308.83000000", volume: "47.18100900", closeTime: 1_502_945_999_999,
+            quoteVolume: "202366.13839304", trades: 171, takerBuyBaseVolume: "35.16050300",
+            takerBuyQuoteVolume: "150952.47794304")
+        var zero = row
+        zero.openTime = 1_502_945_400_000
+        zero.closeTime = 9_223_372_036_854_775_807
+        zero.trades = 0
+        zero.volume = "0"
+        let basic = String(decoding: CSVFormat.render([row, zero], columns: .basic), as: UTF8.self)
+        #expect(
+            basic == "timestamp,open,high,low,close,volume\n"
+                + "1502942400000,4261.48000000,4313.62000000,4261.32000000,4308.83000000,47.18100900\n"
+                + "1502945400000,4261.48000000,4313.62000000,4261.32000000,4308.83000000,0\n")
+        let full = String(decoding: CSVFormat.render([row, zero], columns: .full), as: UTF8.self)
+        #expect(
+            full == "timestamp,open,high,low,close,volume,close_time,quote_volume,trades,taker_buy_base_volume,"
+                + "taker_buy_quote_volume\n"
+                + "1502942400000,4261.48000000,4313.62000000,4261.32000000,4308.83000000,47.18100900,"
+                + "1502945999999,202366.13839304,171,35.16050300,150952.47794304\n"
+                + "1502945400000,4261.48000000,4313.62000000,4261.32000000,4308.83000000,0,"
+                + "9223372036854775807,202366.13839304,0,35.16050300,150952.47794304\n")
+    }
+
+    /// `sleep_ms` (the seed's `SLEEP_MS`): request starts are spaced that far apart whatever the parallelism.
+    @Test func sleepMsSpacesRequestsAcrossTheRun() async throws {
+        let dir = try TemporaryDirectory("sleep")
+        let path = try dir.write(
+            """
+            version: 1
+            exchange: simulated
+            landing: \(dir.path("incoming"))
+            ledger: \(dir.path("manifest.sqlite"))
+            defaults: {start: 2024-02-10, end: 2024-02-20, sleep_ms: 150}
+            targets:
+              - symbols: [BTC/USDT, ETH/USDT]
+                timeframes: [1h, 5m]
+            """, to: "plan.yaml")
+        let (plan, summary) = try await apply(try LoadedPlan.load(path: path, environment: [:]), parallelism: 8)
+        #expect(summary.requests == plan.tasks.count)
+        #expect(plan.tasks.count >= 6)
+        #expect(summary.elapsedMs >= Int64(plan.tasks.count - 1) * 150)
+    }
+
     @Test func csvValidatorAcceptsOurFilesOnly() {
         let range = TimeRange(uncheckedLower: 0, upper: 10)
         let header = "timestamp,open,high,low,close,volume\n"
