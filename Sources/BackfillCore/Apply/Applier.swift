@@ -69,13 +69,13 @@ package struct Applier: Sendable {
         let serverNow = plan.nowMs
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
-            for (index, task) in plan.tasks.enumerated() {
+            for (index, task) in plan.lazyTasks.enumerated() {
                 if running >= parallelism {
                     try await group.next()
                     running -= 1
                 }
                 if shouldStop() {
-                    await recorder.interrupt(remaining: plan.tasks.count - index)
+                    await recorder.interrupt(remaining: plan.taskCount - index)
                     break
                 }
                 let pair = Pair(symbol: task.symbol, timeframe: task.timeframe)

@@ -26,10 +26,12 @@ package final class ApplyProgress: Sendable {
     /// Sets the totals from the plan.
     package func start(plan: Plan, weightLimit: Int) {
         var perPair: [Pair: Int] = [:]
-        for task in plan.tasks { perPair[Pair(symbol: task.symbol, timeframe: task.timeframe), default: 0] += 1 }
+        for pair in plan.pairs where !pair.tasks.isEmpty {
+            perPair[Pair(symbol: pair.symbol, timeframe: pair.timeframe), default: 0] += pair.tasks.count
+        }
         remainingPerPair.withLock { $0 = perPair }
         state.withLock { s in
-            s.tasksTotal = plan.tasks.count
+            s.tasksTotal = plan.taskCount
             s.candlesPlanned = plan.summary.candles
             s.pairsTotal = perPair.count
             s.weightLimit = weightLimit

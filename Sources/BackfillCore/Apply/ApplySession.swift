@@ -167,7 +167,7 @@ package struct ApplySession: Sendable {
         } catch {
             throw LandingArea.Failure.io(path: config.landing, reason: "cannot create the landing directory")
         }
-        if !plan.tasks.isEmpty { try await prepare() }
+        if plan.taskCount > 0 { try await prepare() }
         // Leftovers of an interrupted run: `.partial` files go.
         for pair in plan.pairs {
             let directory = landing.root.appendingPathComponent(
@@ -183,7 +183,7 @@ package struct ApplySession: Sendable {
             parallelism
             ?? ApplyParallelism.automatic(
                 weightLimitPerMinute: limit,
-                weightPerRequest: config.market.klinesWeight(limit: Int(plan.tasks.map(\.candles).max() ?? 1)),
+                weightPerRequest: config.market.klinesWeight(limit: Int(plan.lazyTasks.map(\.candles).max() ?? 1)),
                 cores: ProcessInfo.processInfo.activeProcessorCount)
         var applier = Applier(
             plan: plan, exchange: config.exchange, market: config.market, columns: config.columns, ledger: ledger,

@@ -58,9 +58,9 @@ package actor RateGovernor {
     package var margin: Int { limit == 0 ? 0 : Int((Double(limit) * marginFraction).rounded(.up)) }
 
     /// Waits until `weight` fits in the budget and reserves it.
-    /// - Parameter essential: the request that tells the real limit (exchangeInfo): held only to the limit less the
-    ///   margin, not to the projection of the other clients' pace, which is meaningless until the limit is known
-    ///   (before it, the governor assumes Binance's 6000 and a busy neighbour would stall the run for a window).
+    /// - Parameter essential: the request that tells the real limit (exchangeInfo, once per run): not held to the
+    ///   weight budget at all, which is a guess until it answers (the governor assumes Binance's 6000, and a busy
+    ///   neighbour, or a server that allows more, would stall the run for a window). 429 pauses and bans still hold.
     /// - Throws: ``ExchangeError/banned(untilMs:)`` while a 418 ban runs.
     package func acquire(weight: Int, essential: Bool = false) async throws -> Ticket {
         while true {
@@ -72,8 +72,8 @@ package actor RateGovernor {
             }
             roll(now)
             let used = max(observed, completedLocal) + inFlight
-            let budget = essential ? limit - margin : allowance(now: now)
-            if limit == 0 || used + weight <= budget || (used == 0 && weight > limit - margin) {
+            if essential || limit == 0 || used + weight <= allowance(now: now) || (used == 0 && weight > limit - margin)
+            {
                 inFlight += weight
                 stats.requests += 1
                 stats.weightSent += weight

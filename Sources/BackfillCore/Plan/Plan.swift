@@ -27,6 +27,13 @@ package struct Plan: Sendable, Equatable, Codable {
     /// Every task of every pair, in plan order.
     package var tasks: [PlanTask] { pairs.flatMap(\.tasks) }
 
+    /// The same, without building an array (`apply` keeps one copy of the tasks in memory, not several).
+    package var lazyTasks: LazySequence<FlattenSequence<LazyMapSequence<[PairPlan], [PlanTask]>>> {
+        pairs.lazy.flatMap(\.tasks)
+    }
+
+    package var taskCount: Int { pairs.reduce(0) { $0 + $1.tasks.count } }
+
     package var summary: PlanSummary {
         var summary = PlanSummary()
         for pair in pairs {
