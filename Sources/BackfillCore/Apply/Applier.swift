@@ -1,5 +1,4 @@
 import Foundation
-import NIOPosix
 
 /// Executes a plan's tasks (§5): fetch → keep closed candles inside the task → deterministic CSV → `.partial`,
 /// fsync, rename → SHA-256 → directory fsync → ledger transaction (file row, watermark, generation). Tasks of many
@@ -47,24 +46,23 @@ package struct Applier: Sendable {
     /// Runs every task; `coverage` is each pair's files ∪ gaps when the plan was made (for watermarks).
     package func run(coverage: [Pair: RangeSet]) async throws -> ApplySummary {
         let started = DispatchTime.now().uptimeNanoseconds
-        let io = NIOThreadPool(numberOfThreads: max(2, parallelism))
-        io.start()
+        let io = BlockingIOPool(threads: max(2, parallelism))
         let recorder = Recorder(
             ledger: ledger, exchange: exchange, market: market, landing: landing, io: io, coverage: coverage,
             actor: actor)
         do {
             try await runTasks(recorder: recorder, io: io)
         } catch {
-            try? await io.shutdownGracefully()
+            await io.shutdown()
             throw error
         }
-        try await io.shutdownGracefully()
+        await io.shutdown()
         var summary = await recorder.summary
         summary.elapsedMs = Int64((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
         return summary
     }
 
-    private func runTasks(recorder: Recorder, io: NIOThreadPool) async throws {
+    private func runTasks(recorder: Recorder, io: BlockingIOPool) async throws {
         // The exchange's clock when the plan was made: a candle is kept only when `closeTime < serverNow`.
         let serverNow = plan.nowMs
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -121,14 +119,14 @@ package struct Applier: Sendable {
             rows: count, bytes: bytes.count, source: .adopted)
     }
 
-    func execute(_ task: PlanTask, serverNow: Int64, recorder: Recorder, io: NIOThreadPool) async throws {
+    func execute(_ task: PlanTask, serverNow: Int64, recorder: Recorder, io: BlockingIOPool) async throws {
         var kept = 0
         var weight = 0
         defer { progress.finished(task, candles: kept, weight: weight) }
         let pair = Pair(symbol: task.symbol, timeframe: task.timeframe)
         let (landing, columns, exchange, market) = (landing, columns, exchange, market)
         // Adoption needs no request.
-        if let file = try await io.runIfActive({
+        if let file = try await io.run({
             Self.adoptable(task, landing: landing, columns: columns, exchange: exchange, market: market)
         }),
             case .registered = try await recorder.commit(PendingCommit(.file(file), pair: pair), adopted: true)
@@ -162,13 +160,13 @@ package struct Applier: Sendable {
             sha256: SHA256Hex.digest(bytes), path: task.path, exchange: exchange, market: market, symbol: task.symbol,
             symbolId: task.symbolId, timeframe: task.timeframe, range: task.range, rows: closed.count,
             bytes: bytes.count, source: .rest)
-        let partial = try await io.runIfActive { try landing.writePartial(bytes, for: task.path) }
+        let partial = try await io.run { try landing.writePartial(bytes, for: task.path) }
         try await pause()
-        try await io.runIfActive { try landing.publish(partial, as: task.path, syncDirectory: false) }
+        try await io.run { try landing.publish(partial, as: task.path, syncDirectory: false) }
         try await pause()
         switch try await recorder.commit(PendingCommit(.file(file), pair: pair)) {
         case .duplicate(let existing) where existing != task.path:
-            try await io.runIfActive { try landing.remove(task.path) }
+            try await io.run { try landing.remove(task.path) }
         case .registered, .duplicate, .gap:
             break
         }
@@ -184,7 +182,7 @@ package struct Applier: Sendable {
         let exchange: ExchangeKind
         let market: MarketKind
         let landing: LandingArea
-        let io: NIOThreadPool
+        let io: BlockingIOPool
         var coverage: [Pair: RangeSet]
         let actor: String
         var summary = ApplySummary()
@@ -195,7 +193,7 @@ package struct Applier: Sendable {
         private var flushing = false
 
         init(
-            ledger: Ledger, exchange: ExchangeKind, market: MarketKind, landing: LandingArea, io: NIOThreadPool,
+            ledger: Ledger, exchange: ExchangeKind, market: MarketKind, landing: LandingArea, io: BlockingIOPool,
             coverage: [Pair: RangeSet], actor: String
         ) {
             self.ledger = ledger
@@ -257,7 +255,7 @@ package struct Applier: Sendable {
                         if case .file(let file) = item.entry.kind { file.path } else { nil }
                     }
                     let landing = landing
-                    if !paths.isEmpty { try await io.runIfActive { try landing.syncDirectories(of: paths) } }
+                    if !paths.isEmpty { try await io.run { try landing.syncDirectories(of: paths) } }
                     let (results, after) = try await ledger.commit(
                         batch.map(\.entry), coverage: coverage, exchange: exchange, market: market, actor: actor)
                     coverage = after

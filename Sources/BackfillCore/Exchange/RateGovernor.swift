@@ -34,6 +34,12 @@ package actor RateGovernor {
     private var inFlight = 0
     private var pausedUntil: Int64 = 0
     private var bannedUntil: Int64?
+    /// The other clients' pace (weight per ms), from the last header; carried into the next window, where nothing is
+    /// known yet at its start (the live ingester spends at a steady pace across windows).
+    private var othersPerMs: Double = 0
+    /// Whether a header came back in the current window: a pace is carried one window at most, so a run that waited
+    /// a whole window on it sends again and learns the truth (never a wait forever on a neighbour who left).
+    private var headerInWindow = false
     package private(set) var stats = Stats()
 
     /// - Parameters:
@@ -94,6 +100,12 @@ package actor RateGovernor {
         if let usedWeight {
             observed = max(observed, usedWeight)
             stats.maxObservedUsed = max(stats.maxObservedUsed, usedWeight)
+            // In the first half of a window a few requests say little about a pace (others spend in lumps): the
+            // estimate only rises then; later in the window it is what the window shows.
+            let elapsed = max(time.nowMs() + offsetMs - windowStart, max(windowMs / 10, 1))
+            let pace = Double(max(0, observed - completedLocal)) / Double(elapsed)
+            othersPerMs = elapsed >= windowMs / 2 ? pace : max(othersPerMs, pace)
+            headerInWindow = true
         }
     }
 
@@ -119,18 +131,19 @@ package actor RateGovernor {
     }
 
     /// The weight this run may bring the window to: the limit, less the margin, less what the other clients of
-    /// this IP are on course to spend before the window ends (their share so far, projected at their pace).
+    /// this IP are on course to spend before the window ends (at their pace as last seen, even from an earlier
+    /// window).
     private func allowance(now: Int64) -> Int {
-        let others = max(0, observed - completedLocal)
-        guard others > 0 else { return limit - margin }
-        let elapsed = max(now - windowStart, windowMs / 10, 1)
-        let projected = min(limit, Int(Int64(others) * windowMs / elapsed))
-        return limit - margin - max(0, projected - others)
+        let remaining = max(0, windowStart + windowMs - now)
+        let expected = min(Double(limit), othersPerMs * Double(remaining))
+        return limit - margin - Int(expected.rounded(.up))
     }
 
     private func roll(_ now: Int64) {
         let start = now - ((now % windowMs) + windowMs) % windowMs
         if start != windowStart {
+            if !headerInWindow { othersPerMs = 0 }
+            headerInWindow = false
             windowStart = start
             observed = 0
             completedLocal = 0

@@ -9,6 +9,9 @@ package struct PlanningSession: Sendable {
     package var plan: PlanFile
     package var planSHA256: String
     package var source: any MarketSource
+    /// Whether markets and listings learnt from the exchange are cached in an existing ledger (`plan`, `apply`);
+    /// `audit` changes nothing, not even that.
+    package var cachesMarkets = true
 
     /// - Parameters:
     ///   - plan: a loaded plan with overrides applied.
@@ -57,7 +60,7 @@ package struct PlanningSession: Sendable {
         var snapshot =
             try ledger?.snapshot(exchange: plan.exchange, market: plan.market, pairs: pairs.map(\.pair))
             ?? .empty
-        if let ledger, source.usesMarketCache, !fromCache {
+        if let ledger, cachesMarkets, source.usesMarketCache, !fromCache {
             let used = Set(pairs.map(\.symbol.value))
             let known = markets.values.filter { used.contains($0.symbol) }.map { market in
                 var market = market
@@ -79,7 +82,7 @@ package struct PlanningSession: Sendable {
             snapshot.listings[market.symbol] = listedAt
             discovered.append(found)
         }
-        if let ledger, !discovered.isEmpty {
+        if let ledger, cachesMarkets, !discovered.isEmpty {
             try ledger.cacheMarkets(discovered, exchange: plan.exchange)
             snapshot.generation = try ledger.generation()
         }
