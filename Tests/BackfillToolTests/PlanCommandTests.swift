@@ -111,13 +111,26 @@ struct PlanCommandTests {
                     market: .spot, symbol: task.symbol, symbolId: task.symbolId, timeframe: task.timeframe,
                     range: task.range, rows: Int(task.candles), bytes: n, source: .rest)
             }, actor: "test")
+        // Whole coverage also means every file on disk at its size and every watermark at its end: no drift.
+        for (n, task) in document.pairs.flatMap(\.tasks).enumerated() {
+            let url = URL(fileURLWithPath: dir.path("out/landing/" + task.path))
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(repeating: 0x30, count: n).write(to: url)
+        }
+        for pair in document.pairs {
+            guard let end = pair.tasks.map(\.range.upperBound).max() else { continue }
+            let name = WatermarkName.make(
+                exchange: .simulated, market: .spot, pair: Pair(symbol: pair.symbol, timeframe: pair.timeframe))
+            try ledger.advanceWatermark(name, to: end, actor: "test")
+        }
         let result = try tool.run(["plan", "golden.yaml", "--now-ms", Self.now, "--detailed-exitcode"], in: dir.path)
         #expect(result.exitCode == 0)
         #expect(result.stdout == "No changes. Coverage is complete.\n")
         let again = try tool.run(["plan", "golden.yaml", "--now-ms", Self.now, "--json"], in: dir.path)
         let empty = try PlanDocument.decode(Data(again.stdout.utf8))
         #expect(empty.summary.chunks == 0)
-        #expect(empty.ledgerGeneration == Int64(document.summary.chunks))
+        #expect(empty.ledgerGeneration == Int64(document.summary.chunks + document.pairs.count))
     }
 
     @Test func savedPlanRecordsHashGenerationAndAbsolutePaths() throws {

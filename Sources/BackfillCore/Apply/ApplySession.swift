@@ -138,14 +138,12 @@ package struct ApplySession: Sendable {
         candleSource: @Sendable (Int64) -> any CandleSource,
         prepare: @Sendable () async throws -> Void, weightLimit: @Sendable () async -> Int, dryRun: Bool
     ) async throws -> (plan: Plan, summary: ApplySummary?) {
-        let plan: Plan
-        var coverage: [Pair: RangeSet] = [:]
+        var plan: Plan
+        var snapshot: LedgerSnapshot
         switch input {
         case .planFile(let loaded):
             let session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, source: marketSource)
-            let (planned, snapshot) = try await session.runWithSnapshot()
-            plan = planned
-            for (pair, pairCoverage) in snapshot.pairs { coverage[pair] = pairCoverage.covered }
+            (plan, snapshot) = try await session.runWithSnapshot()
         case .saved(let document):
             plan = document.plan
             let ledger = try Ledger.open(path: config.ledger, create: false)
@@ -153,9 +151,9 @@ package struct ApplySession: Sendable {
             guard generation == document.ledgerGeneration else {
                 throw StalePlan(saved: document.ledgerGeneration, current: generation)
             }
-            let snapshot = try ledger?.snapshot(
-                exchange: config.exchange, market: config.market, pairs: plan.pairs.map(\.pair))
-            for (pair, pairCoverage) in snapshot?.pairs ?? [:] { coverage[pair] = pairCoverage.covered }
+            snapshot =
+                try ledger?.snapshot(exchange: config.exchange, market: config.market, pairs: plan.pairs.map(\.pair))
+                ?? .empty
         }
         guard !dryRun else { return (plan, nil) }
         guard let ledger = try Ledger.open(path: config.ledger, create: true) else {
@@ -167,16 +165,33 @@ package struct ApplySession: Sendable {
         } catch {
             throw LandingArea.Failure.io(path: config.landing, reason: "cannot create the landing directory")
         }
-        if plan.taskCount > 0 { try await prepare() }
-        // Leftovers of an interrupted run: `.partial` files go.
-        for pair in plan.pairs {
-            let directory = landing.root.appendingPathComponent(
-                "\(config.exchange.rawValue)/\(config.market.rawValue)/\(pair.symbolId)/\(pair.timeframe.rawValue)")
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-            for name in names where name.hasPrefix(".") && name.hasSuffix(".partial") {
-                try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        let actor = "backfill-tool apply pid \(ProcessInfo.processInfo.processIdentifier)"
+        // Drift first (§7): a quick audit of the landing area, then what apply repairs. A saved plan is applied as
+        // saved: its orphans are reported, not adopted (adoption changes coverage under the saved tasks).
+        var audit = try await Auditor(
+            plan: plan, snapshot: snapshot, ledger: ledger, landing: landing, columns: config.columns
+        ).run()
+        if case .saved = input {
+            audit.repairs.removeAll { if case .adopt = $0 { true } else { false } }
+        }
+        var repairs = Repairer.Outcome()
+        if !audit.repairs.isEmpty {
+            if audit.repairs.contains(where: { if case .restore = $0 { true } else { false } }) {
+                try await prepare()
+            }
+            var repairer = Repairer(
+                report: audit, ledger: ledger, landing: landing, exchange: config.exchange, market: config.market,
+                columns: config.columns, source: candleSource(plan.nowMs), serverNowMs: plan.nowMs, actor: actor)
+            repairer.coverage = snapshot.pairs.mapValues(\.covered)
+            repairs = try await repairer.run()
+            // Adopted files are coverage: plan again so that no task fetches what they hold.
+            if repairs.adopted > 0, case .planFile(let loaded) = input {
+                let session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, source: marketSource)
+                (plan, snapshot) = try await session.runWithSnapshot()
             }
         }
+        let coverage = snapshot.pairs.mapValues(\.covered)
+        if plan.taskCount > 0 { try await prepare() }
         let run = try ledger.startRun(command: "apply", planSHA256: planSHA256)
         let limit = await weightLimit()
         let parallelism =
@@ -187,8 +202,7 @@ package struct ApplySession: Sendable {
                 cores: ProcessInfo.processInfo.activeProcessorCount)
         var applier = Applier(
             plan: plan, exchange: config.exchange, market: config.market, columns: config.columns, ledger: ledger,
-            landing: landing, source: candleSource(plan.nowMs), parallelism: parallelism,
-            actor: "backfill-tool apply pid \(ProcessInfo.processInfo.processIdentifier)")
+            landing: landing, source: candleSource(plan.nowMs), parallelism: parallelism, actor: actor)
         applier.stageDelayMs = stageDelayMs
         applier.sleepMs = config.sleepMs
         applier.shouldStop = shouldStop
@@ -197,6 +211,10 @@ package struct ApplySession: Sendable {
         do {
             var summary = try await applier.run(coverage: coverage)
             summary.parallelism = parallelism
+            summary.driftRepaired = repairs.repaired
+            summary.adopted += repairs.adopted
+            summary.requests += repairs.requests
+            summary.notRepaired = repairs.notRepaired
             let json = (try? JSONEncoder().encode(summary)).map { String(decoding: $0, as: UTF8.self) }
             try ledger.finishRun(run, outcome: summary.interrupted ? "interrupted" : "succeeded", summaryJSON: json)
             return (plan, summary)

@@ -23,6 +23,11 @@ package struct ApplySummary: Sendable, Equatable, Codable {
     package var failedPairs: [PairFailure] = []
     /// Tasks not run because their pair had failed.
     package var skipped = 0
+    /// Drift repaired before fetching (§7): partials and duplicates deleted, orphans adopted, files restored,
+    /// watermarks moved forward.
+    package var driftRepaired = 0
+    /// Repairs that could not be made, with the reason.
+    package var notRepaired: [String] = []
 
     package init() {}
 
@@ -36,6 +41,8 @@ package struct ApplySummary: Sendable, Equatable, Codable {
         line += "\(filesWritten) files written (\(candles) candles), "
         if adopted > 0 { line += "\(adopted) files adopted, " }
         line += "\(duplicatesDeleted) duplicates deleted, \(gapsConfirmed) gaps confirmed, "
+        if driftRepaired > 0 { line += "\(driftRepaired) drift repaired, " }
+        if !notRepaired.isEmpty { line += "\(notRepaired.count) drift not repairable (see audit), " }
         if deferred > 0 { line += "\(deferred) chunks deferred to the next run, " }
         line += "\(requests) requests, \(retries) retries, \(rateLimited) × 429, "
         line += "\((seconds * 100).rounded() / 100) s, \(Int(candlesPerSecond)) candles/s."
@@ -49,6 +56,8 @@ package struct ApplySummary: Sendable, Equatable, Codable {
     private enum CodingKeys: String, CodingKey {
         case candles, deferred, requests, retries, interrupted, remaining, adopted, skipped, parallelism
         case failedPairs = "failed_pairs"
+        case driftRepaired = "drift_repaired"
+        case notRepaired = "not_repaired"
         case filesWritten = "files_written"
         case duplicatesDeleted = "duplicates_deleted"
         case gapsConfirmed = "gaps_confirmed"

@@ -106,6 +106,59 @@ package struct LandingArea: Sendable {
         }
     }
 
+    /// A landing file's size and modification time, from a directory listing.
+    package struct Entry: Sendable, Equatable {
+        package var size: Int
+        package var modifiedMs: Int64
+    }
+
+    /// The regular files of a landing directory (`nil` when the directory does not exist): one `readdir` pass and
+    /// an `fstatat` per entry, cheap enough for a million files.
+    package func listing(of relativeDirectory: String) throws(Failure) -> [String: Entry]? {
+        let directory = try url(for: relativeDirectory).path
+        guard let handle = opendir(directory) else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw .io(path: directory, reason: String(cString: strerror(errno)))
+        }
+        defer { closedir(handle) }
+        let fd = dirfd(handle)
+        var entries: [String: Entry] = [:]
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                raw.baseAddress.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? ""
+            }
+            guard !name.isEmpty, name != ".", name != ".." else { continue }
+            var info = stat()
+            guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+                continue
+            }
+            let modified = Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
+            entries[name] = Entry(size: Int(info.st_size), modifiedMs: modified)
+        }
+        return entries
+    }
+
+    /// The subdirectories of a landing directory (empty when it does not exist).
+    package func subdirectories(of relativeDirectory: String) -> [String] {
+        guard let base = try? url(for: relativeDirectory),
+            let names = try? FileManager.default.contentsOfDirectory(atPath: base.path)
+        else { return [] }
+        return names.filter { name in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(
+                atPath: base.appendingPathComponent(name).path, isDirectory: &isDirectory) && isDirectory.boolValue
+        }.sorted()
+    }
+
+    /// Reads a landing file.
+    package func read(_ relative: String) throws(Failure) -> [UInt8] {
+        let target = try url(for: relative)
+        guard let data = FileManager.default.contents(atPath: target.path) else {
+            throw .io(path: target.path, reason: "cannot read")
+        }
+        return Array(data)
+    }
+
     /// Removes a landing file (duplicates).
     package func remove(_ relative: String) throws(Failure) {
         let target = try url(for: relative)

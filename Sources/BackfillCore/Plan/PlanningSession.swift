@@ -12,6 +12,9 @@ package struct PlanningSession: Sendable {
     /// Whether markets and listings learnt from the exchange are cached in an existing ledger (`plan`, `apply`);
     /// `audit` changes nothing, not even that.
     package var cachesMarkets = true
+    /// Whether the plan carries the drift findings of a quick audit of the landing area (`plan` shows them as
+    /// `~ repair` / `- delete` / `! drift`; apply runs the audit itself).
+    package var reportsDrift = false
 
     /// - Parameters:
     ///   - plan: a loaded plan with overrides applied.
@@ -86,6 +89,14 @@ package struct PlanningSession: Sendable {
             try ledger.cacheMarkets(discovered, exchange: plan.exchange)
             snapshot.generation = try ledger.generation()
         }
-        return (try Planner(plan: plan, markets: markets, snapshot: snapshot, nowMs: now).makePlan(), snapshot)
+        var made = try Planner(plan: plan, markets: markets, snapshot: snapshot, nowMs: now).makePlan()
+        if reportsDrift, let ledger {
+            let report = try await Auditor(
+                plan: made, snapshot: snapshot, ledger: ledger, landing: LandingArea(path: plan.landing),
+                columns: plan.columns
+            ).run()
+            made.findings = report.findings.filter { $0.kind != .gap && $0.kind != .exchangeGap }
+        }
+        return (made, snapshot)
     }
 }

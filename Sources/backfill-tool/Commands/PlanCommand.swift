@@ -35,7 +35,8 @@ struct PlanCommand: AsyncParsableCommand {
                 landing: global.landing)
             let source = MarketSources.make(
                 for: loaded.file, frozenNowMs: debug.nowMs, apiKey: ProcessInfo.processInfo.environment["API_KEY"])
-            let session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, source: source)
+            var session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, source: source)
+            session.reportsDrift = true
             let plan: Plan
             do {
                 plan = try await session.run()

@@ -1,0 +1,89 @@
+import Foundation
+
+/// What `apply` repairs before it fetches (§7's table), from a quick audit of the landing area: deletes stray
+/// partials and byte-identical duplicates, adopts valid orphans over uncovered time, rewrites missing or modified
+/// `downloaded` files from the exchange (only when the exchange still answers the registered bytes), and moves
+/// watermarks forward. Files a consumer has claimed, processed or deleted are never touched.
+package struct Repairer: Sendable {
+    package var report: AuditReport
+    package var ledger: Ledger
+    package var landing: LandingArea
+    package var exchange: ExchangeKind
+    package var market: MarketKind
+    package var columns: ColumnSet
+    package var source: any CandleSource
+    /// The exchange's clock of the plan: only closed candles are rendered.
+    package var serverNowMs: Int64
+    package var actor: String
+
+    package struct Outcome: Sendable, Equatable {
+        /// Findings repaired.
+        package var repaired = 0
+        /// Files adopted (coverage changed: the plan is made again).
+        package var adopted = 0
+        /// Klines requests made to restore files.
+        package var requests = 0
+        /// Repairs that could not be made, with the reason (reported, not fatal).
+        package var notRepaired: [String] = []
+    }
+
+    /// Each pair's files ∪ gaps before the repairs (adoptions move watermarks contiguously).
+    package var coverage: [Pair: RangeSet] = [:]
+
+    package func run() async throws -> Outcome {
+        var outcome = Outcome()
+        var coverage = coverage
+        for repair in report.repairs {
+            switch repair {
+            case .delete(let path):
+                try landing.remove(path)
+                outcome.repaired += 1
+            case .adopt(let path, let symbol, let symbolId, let timeframe, let range):
+                let bytes = try landing.read(path)
+                guard let rows = CSVValidator.rows(in: bytes, range: range, columns: columns), rows > 0 else {
+                    outcome.notRepaired.append("\(path): no longer valid for its name")
+                    continue
+                }
+                let file = NewFile(
+                    sha256: SHA256Hex.digest(bytes), path: path, exchange: exchange, market: market, symbol: symbol,
+                    symbolId: symbolId, timeframe: timeframe, range: range, rows: rows, bytes: bytes.count,
+                    source: .adopted)
+                try landing.syncDirectories(of: [path])
+                let pair = Pair(symbol: symbol, timeframe: timeframe)
+                let (results, after) = try await ledger.commit(
+                    [PendingCommit(.file(file), pair: pair)], coverage: coverage, exchange: exchange, market: market,
+                    actor: actor)
+                coverage = after
+                if case .registered = results.first {
+                    outcome.adopted += 1
+                    outcome.repaired += 1
+                } else {
+                    outcome.notRepaired.append("\(path): its content is registered already")
+                }
+            case .restore(let file):
+                guard let timeframe = Timeframe(rawValue: file.timeframe) else { continue }
+                let task = PlanTask(
+                    symbol: file.symbol, symbolId: file.symbolId, timeframe: timeframe, range: file.range,
+                    candles: timeframe.candleCount(in: file.range), path: file.path)
+                let rows = try await source.fetch(task, market: market).filter {
+                    $0.closeTime < serverNowMs && file.range.contains($0.openTime)
+                }
+                outcome.requests += 1
+                let bytes = CSVFormat.render(rows, columns: columns)
+                guard SHA256Hex.digest(bytes) == file.sha256 else {
+                    outcome.notRepaired.append(
+                        "\(file.path): the exchange no longer answers the registered bytes (remote_changed); left as is"
+                    )
+                    continue
+                }
+                try landing.write(bytes, to: file.path)
+                outcome.repaired += 1
+            case .watermark(let pair, let value):
+                let name = WatermarkName.make(exchange: exchange, market: market, pair: pair)
+                _ = try ledger.advanceWatermark(name, to: value, actor: actor)
+                outcome.repaired += 1
+            }
+        }
+        return outcome
+    }
+}

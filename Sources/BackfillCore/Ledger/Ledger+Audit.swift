@@ -1,0 +1,69 @@
+import GRDB
+
+/// One registered file as `audit` sees it.
+package struct RegisteredFile: Sendable, Equatable {
+    package var id: Int64
+    package var path: String
+    package var sha256: String
+    package var symbol: String
+    package var symbolId: String
+    package var timeframe: String
+    package var range: TimeRange
+    package var bytes: Int
+    package var status: String
+    /// When the row was registered (epoch ms): a file modified after it is hashed even without `--deep`.
+    package var createdAt: Int64
+}
+
+extension Ledger {
+    /// The pairs (unified symbol, exchange id, timeframe) that have registered files in one exchange and market.
+    package func registeredPairs(
+        exchange: ExchangeKind, market: MarketKind
+    ) throws -> [(
+        symbol: String, symbolId: String, timeframe: String
+    )] {
+        try writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT symbol, symbol_id, timeframe FROM files WHERE exchange = ? AND market = ?
+                    ORDER BY symbol, timeframe, symbol_id
+                    """, arguments: [exchange.rawValue, market.rawValue]
+            ).map { (symbol: $0[0], symbolId: $0[1], timeframe: $0[2]) }
+        }
+    }
+
+    /// One pair's registered files, ordered by range (`files_coverage` index).
+    package func registeredFiles(
+        exchange: ExchangeKind, market: MarketKind, symbol: String, timeframe: String
+    ) throws -> [RegisteredFile] {
+        try writer.read { db in
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT id, path, sha256, symbol, symbol_id, timeframe, t_start, t_end, bytes, status, created_at
+                    FROM files INDEXED BY files_coverage
+                    WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ?
+                    ORDER BY t_start, t_end
+                    """, arguments: [exchange.rawValue, market.rawValue, symbol, timeframe])
+            var files: [RegisteredFile] = []
+            while let row = try cursor.next() {
+                let start: Int64 = row[6]
+                let end: Int64 = row[7]
+                guard let range = TimeRange(start, end) else { continue }
+                files.append(
+                    RegisteredFile(
+                        id: row[0], path: row[1], sha256: row[2], symbol: row[3], symbolId: row[4], timeframe: row[5],
+                        range: range, bytes: row[8], status: row[9], createdAt: row[10]))
+            }
+            return files
+        }
+    }
+
+    /// The registered path holding content with this SHA-256, if any.
+    package func registeredPath(sha256: String) throws -> String? {
+        try writer.read { db in
+            try String.fetchOne(db, sql: "SELECT path FROM files WHERE sha256 = ?", arguments: [sha256])
+        }
+    }
+}
