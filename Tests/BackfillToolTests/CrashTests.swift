@@ -52,8 +52,10 @@ struct CrashTests {
     @Test func killedAtTwentyFourMomentsEndsLikeAnUninterruptedRun() async throws {
         let tool = ToolRunner()
         let reference = try Self.workspace("crash-ref")
-        let clean = try tool.run(
-            ["apply", "plan.yaml", "--now-ms", Self.now, "--parallelism", "2"], in: reference.path)
+        let arguments = ["apply", "plan.yaml", "--now-ms", Self.now, "--parallelism", "2", "--stage-delay-ms", "6"]
+        let started = DispatchTime.now().uptimeNanoseconds
+        let clean = try tool.run(arguments, in: reference.path)
+        let runMs = Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
         #expect(clean.exitCode == 0)
         let expected = try await Self.state(reference)
         // 2 pairs × 16 chunks of 90 minutes, one per pair wholly inside the 2024-02-14 maintenance window.
@@ -65,15 +67,13 @@ struct CrashTests {
             let dir = try Self.workspace("crash-\(moment)")
             let process = Process()
             process.executableURL = tool.executable
-            process.arguments = [
-                "apply", "plan.yaml", "--now-ms", Self.now, "--parallelism", "2", "--stage-delay-ms", "4",
-            ]
+            process.arguments = arguments
             process.currentDirectoryURL = dir.url
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            // From before the first request to the last commits: 10 ms … 240 ms.
-            try await Task.sleep(for: .milliseconds(10 + moment * 10))
+            // From before the first request to the last commits: spread over 90 % of an uninterrupted run's time.
+            try await Task.sleep(for: .milliseconds(10 + moment * max(10, runMs * 9 / 10 - 10) / 24))
             if process.isRunning { killedBeforeEnd += 1 }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
