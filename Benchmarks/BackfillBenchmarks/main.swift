@@ -61,6 +61,19 @@ func benchmarkPlan(_ args: Arguments) async throws {
         let build = try seconds {
             var serial = 0
             for (market, timeframe) in pairs {
+                // The landing files first (sparse, at their registered size), so that they predate their rows as
+                // apply's own files do: a file modified after its registration is hashed by audit.
+                let folder = "\(dir)/incoming/simulated/spot/\(market.symbolId)/\(timeframe.rawValue)"
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                for i in 0..<perPair where i % 5000 != 4999 {
+                    let lower = origin + Int64(i) * Timeframe.hourMs
+                    let name = LandingPath.fileName(
+                        symbolId: market.symbolId, timeframe: timeframe,
+                        range: TimeRange(uncheckedLower: lower, upper: lower + Timeframe.hourMs))
+                    let fd = open(folder + "/" + name, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                    guard fd >= 0, ftruncate(fd, 4000) == 0 else { fatalError("cannot create \(name)") }
+                    close(fd)
+                }
                 let files = (0..<perPair).lazy.filter { $0 % 5000 != 4999 }.map { i -> NewFile in
                     serial += 1
                     let lower = origin + Int64(i) * Timeframe.hourMs
@@ -129,6 +142,28 @@ func benchmarkPlan(_ args: Arguments) async throws {
     print("plan on \(args.files) files, \(pairs.count) pairs, \(taskCount) tasks")
     print("  in-process (snapshot + plan): median \(fmt(median(inProcess))) s, min \(fmt(inProcess.min() ?? 0)) s")
     print("  backfill-tool plan (process): median \(fmt(median(endToEnd))) s, min \(fmt(endToEnd.min() ?? 0)) s")
+
+    // audit without --deep: every registered file's presence and size, every directory listed.
+    var audits: [Double] = []
+    var lastStatus: Int32 = 0
+    for _ in 0..<args.runs {
+        let process = Process()
+        process.executableURL = tool
+        process.arguments = ["audit", planPath, "--now-ms", String(now)]
+        process.standardOutput = FileHandle.nullDevice
+        let elapsed = try seconds {
+            try process.run()
+            process.waitUntilExit()
+        }
+        lastStatus = process.terminationStatus
+        guard [0, 2].contains(process.terminationStatus) else {
+            fatalError("audit exited \(process.terminationStatus)")
+        }
+        audits.append(elapsed)
+    }
+    print(
+        "  backfill-tool audit (process, exit \(lastStatus)): median \(fmt(median(audits))) s, "
+            + "min \(fmt(audits.min() ?? 0)) s")
 }
 
 /// Decoder throughput: 1000-candle pages from the simulated market, decoded by the dedicated parser and by

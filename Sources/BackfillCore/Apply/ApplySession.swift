@@ -168,9 +168,9 @@ package struct ApplySession: Sendable {
         let actor = "backfill-tool apply pid \(ProcessInfo.processInfo.processIdentifier)"
         // Drift first (§7): a quick audit of the landing area, then what apply repairs. A saved plan is applied as
         // saved: its orphans are reported, not adopted (adoption changes coverage under the saved tasks).
-        var audit = try await Auditor(
-            plan: plan, snapshot: snapshot, ledger: ledger, landing: landing, columns: config.columns
-        ).run()
+        var auditor = Auditor(plan: plan, snapshot: snapshot, ledger: ledger, landing: landing, columns: config.columns)
+        auditor.statFiles = true
+        var audit = try await auditor.run()
         if case .saved = input {
             audit.repairs.removeAll { if case .adopt = $0 { true } else { false } }
         }

@@ -14,6 +14,12 @@ package struct Auditor: Sendable {
     package var landing: LandingArea
     package var columns: ColumnSet
     package var deep = false
+    /// Compare each registered file's size and modification time with its row (an `fstatat` per file). `apply`
+    /// does, to repair files changed in place; `audit` without `--deep` checks presence only (its 2 s budget for a
+    /// million files leaves room for `readdir`, not for a `stat` per file).
+    package var statFiles = false
+    /// Compare with the landing area at all (`plan` skips it on very large ledgers to stay within its second).
+    package var scanLanding = true
     /// How many registered files to re-fetch and compare byte for byte (`--verify-remote N`).
     package var verifyRemote = 0
     package var remote: (any CandleSource)?
@@ -33,7 +39,7 @@ package struct Auditor: Sendable {
         var report = AuditReport(deep: deep)
         report.pairs = plan.pairs.count
         planFindings(into: &report)
-        try landingFindings(into: &report)
+        if scanLanding { try await landingFindings(into: &report) }
         if verifyRemote > 0, let remote { try await remoteFindings(remote, into: &report) }
         report.findings.sort(by: Self.order)
         return report
@@ -130,94 +136,111 @@ package struct Auditor: Sendable {
 
     // MARK: Ledger against landing area
 
-    func landingFindings(into report: inout AuditReport) throws {
+    /// One pair's files against its directory.
+    struct PairAudit: Sendable {
+        var directory: String
+        var symbol: String
+        var files = 0
+        var findings: [Finding] = []
+        var repairs: [Repair] = []
+        var unclaimed: [String: LandingArea.Entry] = [:]
+        var covered = RangeSet()
+        var elsewhere: Set<String> = []
+    }
+
+    func audit(
+        pair: (symbol: String, symbolId: String, timeframe: String), base: String, ledger: Ledger
+    ) throws -> PairAudit {
+        let directory = "\(base)/\(pair.symbolId)/\(pair.timeframe)"
+        var result = PairAudit(directory: directory, symbol: pair.symbol)
+        var report = AuditReport(deep: deep)
+        let prefix = Array((directory + "/").utf8)
+        var entries = try landing.listing(of: directory, stat: deep || statFiles) ?? [:]
+        let timeframe = Timeframe(rawValue: pair.timeframe)
+        var ranges: [TimeRange] = []
+        var furthest: (range: TimeRange, path: String)?
+        var later: [(Ledger.FileRow, LandingArea.Entry?)] = []
+        try ledger.forEachFile(
+            exchange: plan.exchange, market: plan.market, symbol: pair.symbol, timeframe: pair.timeframe
+        ) { file in
+            result.files += 1
+            ranges.append(file.range)
+            // Overlap: a candle covered by two registered files.
+            if let previous = furthest, file.range.lowerBound < previous.range.upperBound {
+                report.findings.append(
+                    Finding(
+                        kind: .overlap, symbol: pair.symbol, timeframe: timeframe,
+                        range: file.range.intersection(previous.range), path: file.path,
+                        detail: "also covered by \(previous.path) (double-train risk; reported only)"))
+            }
+            if furthest.map({ file.range.upperBound > $0.range.upperBound }) ?? true {
+                furthest = (file.range, file.path)
+            }
+            let entry: LandingArea.Entry?
+            if file.path.utf8.starts(with: prefix), file.path.utf8.count > prefix.count {
+                entry = entries.removeValue(
+                    forKey: String(decoding: file.path.utf8.dropFirst(prefix.count), as: UTF8.self))
+            } else {
+                result.elsewhere.insert(file.path)
+                entry = try landing.entry(file.path).map { deep || statFiles ? $0 : .init(size: -1, modifiedMs: 0) }
+            }
+            // Present and not to be looked into (presence only): done. Anything else is checked after the cursor
+            // (checks read the ledger again, and a read does not nest).
+            if entry.map({ $0.size >= 0 }) ?? true { later.append((file, entry)) }
+        }
+        for (file, entry) in later {
+            try check(
+                file, entry: entry, symbol: pair.symbol, symbolId: pair.symbolId, timeframe: timeframe,
+                ledger: ledger, into: &report)
+        }
+        result.findings = report.findings
+        result.repairs = report.repairs
+        result.unclaimed = entries
+        result.covered = RangeSet(sortedRanges: ranges)
+        return result
+    }
+
+    func landingFindings(into report: inout AuditReport) async throws {
         let exchange = plan.exchange
         let market = plan.market
         let base = "\(exchange.rawValue)/\(market.rawValue)"
-        var listings: [String: [String: LandingArea.Entry]] = [:]
-        func listing(_ directory: String) throws -> [String: LandingArea.Entry] {
-            if let cached = listings[directory] { return cached }
-            let entries = try landing.listing(of: directory) ?? [:]
-            listings[directory] = entries
-            return entries
-        }
-        var registeredPaths: Set<String> = []
-        // Directory → the unified symbol and coverage of the files registered in it (for orphans).
+        // Per directory: the entries no registered file has claimed, and the files registered there. Pairs are
+        // checked on every core at once (a million files: a listing and a ledger cursor per pair).
+        var unclaimed: [String: [String: LandingArea.Entry]] = [:]
         var owners: [String: (symbol: String, covered: RangeSet)] = [:]
-        for pair in try ledger?.registeredPairs(exchange: exchange, market: market) ?? [] {
-            let files =
-                try ledger?.registeredFiles(
-                    exchange: exchange, market: market, symbol: pair.symbol, timeframe: pair.timeframe) ?? []
-            let timeframe = Timeframe(rawValue: pair.timeframe)
-            var furthest: RegisteredFile?
-            for file in files {
-                report.files += 1
-                registeredPaths.insert(file.path)
-                let directory = (file.path as NSString).deletingLastPathComponent
-                let name = (file.path as NSString).lastPathComponent
-                var owner = owners[directory] ?? (pair.symbol, RangeSet())
-                owner.covered.insert(file.range)
-                owners[directory] = owner
-                // Overlap: a candle covered by two registered files.
-                if let previous = furthest, file.range.lowerBound < previous.range.upperBound {
-                    report.findings.append(
-                        Finding(
-                            kind: .overlap, symbol: pair.symbol, timeframe: timeframe,
-                            range: file.range.intersection(previous.range), path: file.path,
-                            detail: "also covered by \(previous.path) (double-train risk; reported only)"))
+        // Registered paths outside their pair's directory (written by another program): checked one by one.
+        var elsewhere: Set<String> = []
+        let pairs = try ledger?.registeredPairs(exchange: exchange, market: market) ?? []
+        let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        try await withThrowingTaskGroup(of: PairAudit.self) { group in
+            var next = 0
+            func add() {
+                guard next < pairs.count, let ledger else { return }
+                let pair = pairs[next]
+                next += 1
+                group.addTask {
+                    try audit(pair: pair, base: base, ledger: ledger)
                 }
-                if furthest.map({ file.range.upperBound > $0.range.upperBound }) ?? true { furthest = file }
-                guard let entry = try listing(directory)[name] else {
-                    // Consumers may move or delete what they claimed; only a `downloaded` file must be there.
-                    if file.status == "downloaded" {
-                        report.findings.append(
-                            Finding(
-                                kind: .missingFile, symbol: pair.symbol, timeframe: timeframe, range: file.range,
-                                path: file.path,
-                                detail: "registered as downloaded, absent on disk: apply fetches it again"))
-                        report.repairs.append(.restore(file))
-                    }
-                    continue
-                }
-                let consumed = file.status != "downloaded"
-                let action =
-                    consumed ? "\(file.status) by a consumer: reported only" : "apply rewrites it from the exchange"
-                if entry.size != file.bytes {
-                    report.findings.append(
-                        Finding(
-                            kind: .modifiedFile, symbol: pair.symbol, timeframe: timeframe, range: file.range,
-                            path: file.path, detail: "\(entry.size) bytes on disk, \(file.bytes) registered: \(action)")
-                    )
-                    if !consumed { report.repairs.append(.restore(file)) }
-                    continue
-                }
-                // Written after it was registered (an edit in place keeps the size): hashed even without --deep.
-                let touched = entry.modifiedMs > file.createdAt + Self.modifiedToleranceMs
-                guard deep || touched else { continue }
-                let bytes = try landing.read(file.path)
-                guard SHA256Hex.digest(bytes) == file.sha256 else {
-                    report.findings.append(
-                        Finding(
-                            kind: .modifiedFile, symbol: pair.symbol, timeframe: timeframe, range: file.range,
-                            path: file.path, detail: "content no longer matches the registered SHA-256: \(action)"))
-                    if !consumed { report.repairs.append(.restore(file)) }
-                    continue
-                }
-                if deep,
-                    let finding = Self.candleFinding(
-                        bytes, symbol: pair.symbol, timeframe: timeframe, range: file.range, path: file.path)
-                {
-                    report.findings.append(finding)
-                }
+            }
+            for _ in 0..<width { add() }
+            while let done = try await group.next() {
+                report.files += done.files
+                report.findings += done.findings
+                report.repairs += done.repairs
+                elsewhere.formUnion(done.elsewhere)
+                unclaimed[done.directory] = done.unclaimed
+                owners[done.directory] = (done.symbol, done.covered)
+                add()
             }
         }
         // Everything on disk the ledger does not know.
         for symbolDirectory in landing.subdirectories(of: base) {
             for tf in landing.subdirectories(of: "\(base)/\(symbolDirectory)") {
                 let directory = "\(base)/\(symbolDirectory)/\(tf)"
-                for (name, _) in try listing(directory).sorted(by: { $0.key < $1.key }) {
+                let entries = try unclaimed[directory] ?? landing.listing(of: directory, stat: false) ?? [:]
+                for name in entries.keys.sorted() {
                     let path = "\(directory)/\(name)"
-                    guard !registeredPaths.contains(path) else { continue }
+                    guard !elsewhere.contains(path) else { continue }
                     let symbol = owners[directory]?.symbol ?? symbolDirectory
                     if name.hasPrefix(".") && name.hasSuffix(".partial") {
                         report.findings.append(
@@ -236,6 +259,62 @@ package struct Auditor: Sendable {
                         covered: owners[directory]?.covered ?? RangeSet(), into: &report)
                 }
             }
+        }
+    }
+
+    /// One registered file against what is on disk.
+    func check(
+        _ file: Ledger.FileRow, entry: LandingArea.Entry?, symbol: String, symbolId: String, timeframe: Timeframe?,
+        ledger: Ledger, into report: inout AuditReport
+    ) throws {
+        var registered: RegisteredFile {
+            get throws {
+                RegisteredFile(
+                    id: file.id, path: file.path, sha256: try ledger.sha256(ofFile: file.id) ?? "", symbol: symbol,
+                    symbolId: symbolId, timeframe: timeframe?.rawValue ?? "", range: file.range, bytes: file.bytes,
+                    status: file.status, createdAt: file.createdAt)
+            }
+        }
+        guard let entry else {
+            // Consumers may move or delete what they claimed; only a `downloaded` file must be there.
+            if file.status == "downloaded" {
+                report.findings.append(
+                    Finding(
+                        kind: .missingFile, symbol: symbol, timeframe: timeframe, range: file.range, path: file.path,
+                        detail: "registered as downloaded, absent on disk: apply fetches it again"))
+                report.repairs.append(.restore(try registered))
+            }
+            return
+        }
+        // Presence only (audit without --deep): a listing without sizes.
+        guard entry.size >= 0 else { return }
+        let consumed = file.status != "downloaded"
+        let action = consumed ? "\(file.status) by a consumer: reported only" : "apply rewrites it from the exchange"
+        if entry.size != file.bytes {
+            report.findings.append(
+                Finding(
+                    kind: .modifiedFile, symbol: symbol, timeframe: timeframe, range: file.range, path: file.path,
+                    detail: "\(entry.size) bytes on disk, \(file.bytes) registered: \(action)"))
+            if !consumed { report.repairs.append(.restore(try registered)) }
+            return
+        }
+        // Written after it was registered (an edit in place keeps the size): hashed even without --deep.
+        let touched = entry.modifiedMs > file.createdAt + Self.modifiedToleranceMs
+        guard deep || touched else { return }
+        let bytes = try landing.read(file.path)
+        guard SHA256Hex.digest(bytes) == (try ledger.sha256(ofFile: file.id)) else {
+            report.findings.append(
+                Finding(
+                    kind: .modifiedFile, symbol: symbol, timeframe: timeframe, range: file.range, path: file.path,
+                    detail: "content no longer matches the registered SHA-256: \(action)"))
+            if !consumed { report.repairs.append(.restore(try registered)) }
+            return
+        }
+        if deep,
+            let finding = Self.candleFinding(
+                bytes, symbol: symbol, timeframe: timeframe, range: file.range, path: file.path)
+        {
+            report.findings.append(finding)
         }
     }
 

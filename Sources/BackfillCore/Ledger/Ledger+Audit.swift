@@ -60,6 +60,44 @@ extension Ledger {
         }
     }
 
+    /// What `audit` reads of each registered file, per pair, streamed in range order (no array of a million rows).
+    package struct FileRow: Sendable {
+        package var id: Int64
+        package var path: String
+        package var range: TimeRange
+        package var bytes: Int
+        package var status: String
+        package var createdAt: Int64
+    }
+
+    /// Calls `body` with each of a pair's registered files, ordered by range (`files_coverage` index), inside one
+    /// read transaction.
+    package func forEachFile(
+        exchange: ExchangeKind, market: MarketKind, symbol: String, timeframe: String,
+        _ body: (FileRow) throws -> Void
+    ) throws {
+        try writer.read { db in
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT id, path, t_start, t_end, bytes, status, created_at
+                    FROM files INDEXED BY files_coverage
+                    WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ?
+                    ORDER BY t_start, t_end
+                    """, arguments: [exchange.rawValue, market.rawValue, symbol, timeframe])
+            while let row = try cursor.next() {
+                guard let range = TimeRange(row[2], row[3]) else { continue }
+                try body(
+                    FileRow(id: row[0], path: row[1], range: range, bytes: row[4], status: row[5], createdAt: row[6]))
+            }
+        }
+    }
+
+    /// A registered file's SHA-256.
+    package func sha256(ofFile id: Int64) throws -> String? {
+        try writer.read { db in try String.fetchOne(db, sql: "SELECT sha256 FROM files WHERE id = ?", arguments: [id]) }
+    }
+
     /// The registered path holding content with this SHA-256, if any.
     package func registeredPath(sha256: String) throws -> String? {
         try writer.read { db in

@@ -11,6 +11,9 @@ package struct Plan: Sendable, Equatable, Codable {
     package var ledgerGeneration: Int64
     package var pairs: [PairPlan]
     package var findings: [Finding]
+    /// Set when `plan` left the landing area's drift to `audit` (a ledger above
+    /// ``PlanningSession/driftScanLimit`` files): the number of registered files. Not saved.
+    package var landingNotScanned: Int?
 
     package init(
         exchange: ExchangeKind, market: MarketKind, nowMs: Int64, ledgerGeneration: Int64,

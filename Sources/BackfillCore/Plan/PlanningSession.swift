@@ -15,6 +15,10 @@ package struct PlanningSession: Sendable {
     /// Whether the plan carries the drift findings of a quick audit of the landing area (`plan` shows them as
     /// `~ repair` / `- delete` / `! drift`; apply runs the audit itself).
     package var reportsDrift = false
+    /// Above this many registered files `plan` reports only the drift the ledger shows (watermarks) and leaves the
+    /// landing area's to `audit`: listing a million files takes longer than `plan`'s one-second budget (§9).
+    package static let driftScanLimit = 200_000
+    /// Set by a run that skipped the landing area's drift (see ``driftScanLimit``): the number of registered files.
 
     /// - Parameters:
     ///   - plan: a loaded plan with overrides applied.
@@ -91,10 +95,13 @@ package struct PlanningSession: Sendable {
         }
         var made = try Planner(plan: plan, markets: markets, snapshot: snapshot, nowMs: now).makePlan()
         if reportsDrift, let ledger {
-            let report = try await Auditor(
+            var auditor = Auditor(
                 plan: made, snapshot: snapshot, ledger: ledger, landing: LandingArea(path: plan.landing),
-                columns: plan.columns
-            ).run()
+                columns: plan.columns)
+            let files = try ledger.fileCount()
+            auditor.scanLanding = files <= Self.driftScanLimit
+            if !auditor.scanLanding { made.landingNotScanned = files }
+            let report = try await auditor.run()
             made.findings = report.findings.filter { $0.kind != .gap && $0.kind != .exchangeGap }
         }
         return (made, snapshot)

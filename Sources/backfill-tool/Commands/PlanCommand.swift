@@ -62,6 +62,11 @@ struct PlanCommand: AsyncParsableCommand {
                 Output.result(PlanRenderer.text(plan))
                 if let out { Output.note("Saved plan to \(out).") }
             }
+            if let files = plan.landingNotScanned {
+                Output.note(
+                    "The landing area was not scanned for drift (\(files) registered files, more than "
+                        + "\(PlanningSession.driftScanLimit)); run 'backfill-tool audit' for the full check.")
+            }
             return plan.hasChanges
         }
         if detailedExitcode && hasChanges { throw ExitCode(2) }
