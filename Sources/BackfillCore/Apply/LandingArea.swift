@@ -112,12 +112,29 @@ package struct LandingArea: Sendable {
         package var modifiedMs: Int64
     }
 
-    /// The regular files of a landing directory (`nil` when the directory does not exist): one `readdir` pass and
-    /// an `fstatat` per entry, cheap enough for a million files.
-    /// - Parameter stat: read each file's size and modification time (an `fstatat` per entry, ~3 µs each here);
-    ///   without it, entries carry size -1 and only `readdir` runs (`audit`'s default: a million files in about a
-    ///   second).
-    package func listing(of relativeDirectory: String, stat withStat: Bool = true) throws(Failure) -> [String: Entry]? {
+    /// A directory's regular files: those named `<prefix><tStart>_<tEnd>.csv` keyed by their range (parsed from the
+    /// directory entry's bytes, no string made), the others by name.
+    package struct Listing: Sendable {
+        package var byRange: [TimeRange: Entry] = [:]
+        package var byName: [String: Entry] = [:]
+
+        package init() {}
+
+        /// Every entry's name (ranges rendered back with `prefix`).
+        package func names(prefix: String) -> [String: Entry] {
+            var names = byName
+            for (range, entry) in byRange { names["\(prefix)\(range.lowerBound)_\(range.upperBound).csv"] = entry }
+            return names
+        }
+    }
+
+    /// The regular files of a landing directory (`nil` when the directory does not exist): one `readdir` pass.
+    /// - Parameters:
+    ///   - prefix: the name prefix of the directory's own files (`BTCUSDT__1m__`), keyed by range.
+    ///   - stat: read each file's size and modification time (an `fstatat` per entry, ~3 µs each here); without
+    ///     it, entries carry size -1 and only `readdir` runs (`audit`'s default: a million files in about a second).
+    package func listing(of relativeDirectory: String, prefix: String, stat withStat: Bool) throws(Failure) -> Listing?
+    {
         let directory = try url(for: relativeDirectory).path
         guard let handle = opendir(directory) else {
             if errno == ENOENT || errno == ENOTDIR { return nil }
@@ -125,25 +142,68 @@ package struct LandingArea: Sendable {
         }
         defer { closedir(handle) }
         let fd = dirfd(handle)
-        var entries: [String: Entry] = [:]
+        let prefixBytes = Array(prefix.utf8)
+        var listing = Listing()
         while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                raw.baseAddress.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? ""
-            }
-            guard !name.isEmpty, name != ".", name != ".." else { continue }
             let type = entry.pointee.d_type
+            var found: Entry?
             if !withStat && type != UInt8(DT_UNKNOWN) {
-                if type == UInt8(DT_REG) { entries[name] = Entry(size: -1, modifiedMs: 0) }
-                continue
+                guard type == UInt8(DT_REG) else { continue }
+                found = Entry(size: -1, modifiedMs: 0)
             }
-            var info = stat()
-            guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-                continue
+            let key: (range: TimeRange?, name: String?) = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                guard let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self) else { return (nil, nil) }
+                let length = strlen(base)
+                let bytes = UnsafeRawBufferPointer(start: raw.baseAddress, count: length)
+                if let range = Self.range(ofName: bytes, prefix: prefixBytes) { return (range, nil) }
+                return (nil, String(cString: base))
             }
-            let modified = Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
-            entries[name] = Entry(size: Int(info.st_size), modifiedMs: modified)
+            if let name = key.name, name.isEmpty || name == "." || name == ".." { continue }
+            if found == nil {
+                var info = stat()
+                let name = key.name ?? key.range.map { "\(prefix)\($0.lowerBound)_\($0.upperBound).csv" } ?? ""
+                guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+                    continue
+                }
+                let modified = Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
+                found = Entry(size: Int(info.st_size), modifiedMs: modified)
+            }
+            if let range = key.range {
+                listing.byRange[range] = found
+            } else if let name = key.name {
+                listing.byName[name] = found
+            }
         }
-        return entries
+        return listing
+    }
+
+    /// `<prefix><tStart>_<tEnd>.csv` → its range, from raw bytes; `nil` for any other name (or a non-canonical number:
+    /// a sign, a leading zero, an empty range).
+    static func range(ofName bytes: UnsafeRawBufferPointer, prefix: [UInt8]) -> TimeRange? {
+        let suffix: [UInt8] = Array(".csv".utf8)
+        guard bytes.count > prefix.count + suffix.count + 2,
+            bytes.starts(with: prefix), bytes[(bytes.count - suffix.count)...].elementsEqual(suffix)
+        else { return nil }
+        var index = prefix.count
+        let end = bytes.count - suffix.count
+        func number() -> Int64? {
+            let start = index
+            var value: Int64 = 0
+            while index < end, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+                let (times, o1) = value.multipliedReportingOverflow(by: 10)
+                let (plus, o2) = times.addingReportingOverflow(Int64(bytes[index] - 0x30))
+                guard !o1, !o2 else { return nil }
+                value = plus
+                index += 1
+            }
+            // Canonical decimal only: no empty number, no leading zero (but "0" itself).
+            guard index > start, bytes[start] != 0x30 || index - start == 1 else { return nil }
+            return value
+        }
+        guard let lower = number(), index < end, bytes[index] == UInt8(ascii: "_") else { return nil }
+        index += 1
+        guard let upper = number(), index == end else { return nil }
+        return TimeRange(lower, upper)
     }
 
     /// One landing file's size and modification time (`nil` when it is absent or not a regular file).

@@ -154,14 +154,24 @@ package struct Auditor: Sendable {
         let directory = "\(base)/\(pair.symbolId)/\(pair.timeframe)"
         var result = PairAudit(directory: directory, symbol: pair.symbol)
         var report = AuditReport(deep: deep)
-        let prefix = Array((directory + "/").utf8)
-        var entries = try landing.listing(of: directory, stat: deep || statFiles) ?? [:]
+        let namePrefix = "\(pair.symbolId)__\(pair.timeframe)__"
+        let pathPrefix = directory + "/" + namePrefix
+        let directoryPrefix = Array((directory + "/").utf8)
+        var listing =
+            try landing.listing(of: directory, prefix: namePrefix, stat: deep || statFiles) ?? LandingArea.Listing()
         let timeframe = Timeframe(rawValue: pair.timeframe)
         var ranges: [TimeRange] = []
-        var furthest: (range: TimeRange, path: String)?
+        var furthest: Ledger.FileRow?
         var later: [(Ledger.FileRow, LandingArea.Entry?)] = []
+        func withPath(_ row: Ledger.FileRow) -> Ledger.FileRow {
+            guard row.canonical else { return row }
+            var row = row
+            row.path = "\(pathPrefix)\(row.range.lowerBound)_\(row.range.upperBound).csv"
+            return row
+        }
         try ledger.forEachFile(
-            exchange: plan.exchange, market: plan.market, symbol: pair.symbol, timeframe: pair.timeframe
+            exchange: plan.exchange, market: plan.market, symbol: pair.symbol, timeframe: pair.timeframe,
+            canonicalPrefix: pathPrefix
         ) { file in
             result.files += 1
             ranges.append(file.range)
@@ -170,29 +180,36 @@ package struct Auditor: Sendable {
                 report.findings.append(
                     Finding(
                         kind: .overlap, symbol: pair.symbol, timeframe: timeframe,
-                        range: file.range.intersection(previous.range), path: file.path,
-                        detail: "also covered by \(previous.path) (double-train risk; reported only)"))
+                        range: file.range.intersection(previous.range), path: withPath(file).path,
+                        detail: "also covered by \(withPath(previous).path) (double-train risk; reported only)"))
             }
-            if furthest.map({ file.range.upperBound > $0.range.upperBound }) ?? true {
-                furthest = (file.range, file.path)
-            }
+            if furthest.map({ file.range.upperBound > $0.range.upperBound }) ?? true { furthest = file }
             let entry: LandingArea.Entry?
-            if file.path.utf8.starts(with: prefix), file.path.utf8.count > prefix.count {
-                entry = entries.removeValue(
-                    forKey: String(decoding: file.path.utf8.dropFirst(prefix.count), as: UTF8.self))
+            if file.canonical {
+                entry = listing.byRange.removeValue(forKey: file.range)
+            } else if file.path.utf8.starts(with: directoryPrefix), file.path.utf8.count > directoryPrefix.count {
+                let name = String(decoding: file.path.utf8.dropFirst(directoryPrefix.count), as: UTF8.self)
+                if let range = Self.range(ofName: name, symbolId: pair.symbolId, timeframe: pair.timeframe),
+                    name == "\(namePrefix)\(range.lowerBound)_\(range.upperBound).csv"
+                {
+                    entry = listing.byRange.removeValue(forKey: range)
+                } else {
+                    entry = listing.byName.removeValue(forKey: name)
+                }
             } else {
                 result.elsewhere.insert(file.path)
                 entry = try landing.entry(file.path).map { deep || statFiles ? $0 : .init(size: -1, modifiedMs: 0) }
             }
             // Present and not to be looked into (presence only): done. Anything else is checked after the cursor
             // (checks read the ledger again, and a read does not nest).
-            if entry.map({ $0.size >= 0 }) ?? true { later.append((file, entry)) }
+            if entry.map({ $0.size >= 0 }) ?? true { later.append((withPath(file), entry)) }
         }
         for (file, entry) in later {
             try check(
                 file, entry: entry, symbol: pair.symbol, symbolId: pair.symbolId, timeframe: timeframe,
                 ledger: ledger, into: &report)
         }
+        let entries = listing.names(prefix: namePrefix)
         result.findings = report.findings
         result.repairs = report.repairs
         result.unclaimed = entries
@@ -237,7 +254,10 @@ package struct Auditor: Sendable {
         for symbolDirectory in landing.subdirectories(of: base) {
             for tf in landing.subdirectories(of: "\(base)/\(symbolDirectory)") {
                 let directory = "\(base)/\(symbolDirectory)/\(tf)"
-                let entries = try unclaimed[directory] ?? landing.listing(of: directory, stat: false) ?? [:]
+                let entries =
+                    try unclaimed[directory]
+                    ?? landing.listing(of: directory, prefix: "\(symbolDirectory)__\(tf)__", stat: false)?
+                    .names(prefix: "\(symbolDirectory)__\(tf)__") ?? [:]
                 for name in entries.keys.sorted() {
                     let path = "\(directory)/\(name)"
                     guard !elsewhere.contains(path) else { continue }

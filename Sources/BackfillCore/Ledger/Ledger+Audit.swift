@@ -63,7 +63,10 @@ extension Ledger {
     /// What `audit` reads of each registered file, per pair, streamed in range order (no array of a million rows).
     package struct FileRow: Sendable {
         package var id: Int64
+        /// Empty when the path is the canonical one (`canonical`): the caller builds it only when it needs it.
         package var path: String
+        /// The path is `<canonicalPrefix><tStart>_<tEnd>.csv`.
+        package var canonical: Bool
         package var range: TimeRange
         package var bytes: Int
         package var status: String
@@ -73,22 +76,26 @@ extension Ledger {
     /// Calls `body` with each of a pair's registered files, ordered by range (`files_coverage` index), inside one
     /// read transaction.
     package func forEachFile(
-        exchange: ExchangeKind, market: MarketKind, symbol: String, timeframe: String,
+        exchange: ExchangeKind, market: MarketKind, symbol: String, timeframe: String, canonicalPrefix: String,
         _ body: (FileRow) throws -> Void
     ) throws {
         try writer.read { db in
             let cursor = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT id, path, t_start, t_end, bytes, status, created_at
+                    SELECT id, CASE WHEN path = ? || t_start || '_' || t_end || '.csv' THEN NULL ELSE path END,
+                           t_start, t_end, bytes, status, created_at
                     FROM files INDEXED BY files_coverage
                     WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ?
                     ORDER BY t_start, t_end
-                    """, arguments: [exchange.rawValue, market.rawValue, symbol, timeframe])
+                    """, arguments: [canonicalPrefix, exchange.rawValue, market.rawValue, symbol, timeframe])
             while let row = try cursor.next() {
                 guard let range = TimeRange(row[2], row[3]) else { continue }
+                let other: String? = row[1]
                 try body(
-                    FileRow(id: row[0], path: row[1], range: range, bytes: row[4], status: row[5], createdAt: row[6]))
+                    FileRow(
+                        id: row[0], path: other ?? "", canonical: other == nil, range: range, bytes: row[4],
+                        status: row[5], createdAt: row[6]))
             }
         }
     }
