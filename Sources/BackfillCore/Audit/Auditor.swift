@@ -149,7 +149,8 @@ package struct Auditor: Sendable {
     }
 
     func audit(
-        pair: (symbol: String, symbolId: String, timeframe: String), base: String, ledger: Ledger
+        pair: (symbol: String, symbolId: String, timeframe: String), base: String, ledger: Ledger,
+        rows: [Ledger.FileRow], listing found: LandingArea.Listing?
     ) throws -> PairAudit {
         let directory = "\(base)/\(pair.symbolId)/\(pair.timeframe)"
         var result = PairAudit(directory: directory, symbol: pair.symbol)
@@ -157,8 +158,7 @@ package struct Auditor: Sendable {
         let namePrefix = "\(pair.symbolId)__\(pair.timeframe)__"
         let pathPrefix = directory + "/" + namePrefix
         let directoryPrefix = Array((directory + "/").utf8)
-        var listing =
-            try landing.listing(of: directory, prefix: namePrefix, stat: deep || statFiles) ?? LandingArea.Listing()
+        var listing = found ?? LandingArea.Listing()
         let timeframe = Timeframe(rawValue: pair.timeframe)
         var ranges: [TimeRange] = []
         var furthest: Ledger.FileRow?
@@ -169,10 +169,7 @@ package struct Auditor: Sendable {
             row.path = "\(pathPrefix)\(row.range.lowerBound)_\(row.range.upperBound).csv"
             return row
         }
-        try ledger.forEachFile(
-            exchange: plan.exchange, market: plan.market, symbol: pair.symbol, timeframe: pair.timeframe,
-            canonicalPrefix: pathPrefix
-        ) { file in
+        for file in rows {
             result.files += 1
             ranges.append(file.range)
             // Overlap: a candle covered by two registered files.
@@ -229,14 +226,51 @@ package struct Auditor: Sendable {
         var elsewhere: Set<String> = []
         let pairs = try ledger?.registeredPairs(exchange: exchange, market: market) ?? []
         let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        // Two pipelines at once: the ledger's rows of every pair (one SQLite connection, no contention on its
+        // locks) and the listings of every directory (readdir); then each pair's rows against its listing.
+        var rows: [[Ledger.FileRow]] = []
+        var listings: [LandingArea.Listing?] = []
+        let stat = deep || statFiles
+        if let ledger {
+            try await withThrowingTaskGroup(of: ([[Ledger.FileRow]]?, [LandingArea.Listing?]?).self) { group in
+                group.addTask {
+                    let all = try pairs.map { pair in
+                        var out: [Ledger.FileRow] = []
+                        try ledger.forEachFile(
+                            exchange: exchange, market: market, symbol: pair.symbol, timeframe: pair.timeframe,
+                            canonicalPrefix:
+                                "\(base)/\(pair.symbolId)/\(pair.timeframe)/\(pair.symbolId)__\(pair.timeframe)__"
+                        ) { out.append($0) }
+                        return out
+                    }
+                    return (all, nil)
+                }
+                group.addTask {
+                    let all = try pairs.map { pair in
+                        try landing.listing(
+                            of: "\(base)/\(pair.symbolId)/\(pair.timeframe)",
+                            prefix: "\(pair.symbolId)__\(pair.timeframe)__",
+                            stat: stat)
+                    }
+                    return (nil, all)
+                }
+                for try await (fileRows, found) in group {
+                    if let fileRows { rows = fileRows }
+                    if let found { listings = found }
+                }
+            }
+        }
         try await withThrowingTaskGroup(of: PairAudit.self) { group in
             var next = 0
             func add() {
                 guard next < pairs.count, let ledger else { return }
-                let pair = pairs[next]
+                let index = next
                 next += 1
+                let (pairRows, listing) = (rows[index], listings[index])
+                rows[index] = []
+                listings[index] = nil
                 group.addTask {
-                    try audit(pair: pair, base: base, ledger: ledger)
+                    try audit(pair: pairs[index], base: base, ledger: ledger, rows: pairRows, listing: listing)
                 }
             }
             for _ in 0..<width { add() }
