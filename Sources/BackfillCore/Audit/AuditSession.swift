@@ -29,12 +29,30 @@ package struct AuditSession: Sendable {
             remote = { _ in BinanceCandleSource(client: binance.client) }
         }
         do {
+            let ledger: Ledger? = try Ledger.open(path: file.ledger, create: false)
+            let landing = LandingArea(path: file.landing)
+            // The landing area and the ledger's rows are read while the plan is made (a million files: the read
+            // is most of the time).
+            let deep = deep
+            let scan = Task { () async throws -> Auditor.Scan? in
+                guard let ledger else { return nil }
+                return try await Auditor.scan(
+                    ledger: ledger, landing: landing, exchange: file.exchange, market: file.market, stat: deep)
+            }
             var session = PlanningSession(plan: file, planSHA256: loaded.sha256, source: source)
             session.cachesMarkets = false
-            let (plan, snapshot) = try await session.runWithSnapshot()
+            let planned: (plan: Plan, snapshot: LedgerSnapshot)
+            do {
+                planned = try await session.runWithSnapshot()
+            } catch {
+                scan.cancel()
+                _ = try? await scan.value
+                throw error
+            }
             var auditor = Auditor(
-                plan: plan, snapshot: snapshot, ledger: try Ledger.open(path: file.ledger, create: false),
-                landing: LandingArea(path: file.landing), columns: file.columns)
+                plan: planned.plan, snapshot: planned.snapshot, ledger: ledger, landing: landing, columns: file.columns)
+            auditor.prefetched = try await scan.value
+            let plan = planned.plan
             auditor.deep = deep
             auditor.verifyRemote = verifyRemote
             auditor.remote = remote(plan.nowMs)

@@ -214,6 +214,56 @@ package struct Auditor: Sendable {
         return result
     }
 
+    /// What the landing check reads before comparing: every registered pair, its ledger rows and its directory's
+    /// listing.
+    package struct Scan: Sendable {
+        var pairs: [(symbol: String, symbolId: String, timeframe: String)] = []
+        var rows: [[Ledger.FileRow]] = []
+        var listings: [LandingArea.Listing?] = []
+    }
+
+    /// Read before the comparison (`audit` starts it while it plans); `nil`: read by ``run()``.
+    package var prefetched: Scan?
+
+    /// Two pipelines at once: the ledger's rows of every pair (one SQLite connection, no contention on its locks)
+    /// and the listings of every directory (readdir).
+    package static func scan(
+        ledger: Ledger, landing: LandingArea, exchange: ExchangeKind, market: MarketKind, stat: Bool
+    ) async throws -> Scan {
+        let base = "\(exchange.rawValue)/\(market.rawValue)"
+        var scan = Scan()
+        scan.pairs = try ledger.registeredPairs(exchange: exchange, market: market)
+        let pairs = scan.pairs
+        try await withThrowingTaskGroup(of: ([[Ledger.FileRow]]?, [LandingArea.Listing?]?).self) { group in
+            group.addTask {
+                let all = try pairs.map { pair in
+                    var out: [Ledger.FileRow] = []
+                    try ledger.forEachFile(
+                        exchange: exchange, market: market, symbol: pair.symbol, timeframe: pair.timeframe,
+                        canonicalPrefix:
+                            "\(base)/\(pair.symbolId)/\(pair.timeframe)/\(pair.symbolId)__\(pair.timeframe)__"
+                    ) { out.append($0) }
+                    return out
+                }
+                return (all, nil)
+            }
+            group.addTask {
+                let all = try pairs.map { pair in
+                    try landing.listing(
+                        of: "\(base)/\(pair.symbolId)/\(pair.timeframe)",
+                        prefix: "\(pair.symbolId)__\(pair.timeframe)__",
+                        stat: stat)
+                }
+                return (nil, all)
+            }
+            for try await (fileRows, found) in group {
+                if let fileRows { scan.rows = fileRows }
+                if let found { scan.listings = found }
+            }
+        }
+        return scan
+    }
+
     func landingFindings(into report: inout AuditReport) async throws {
         let exchange = plan.exchange
         let market = plan.market
@@ -224,42 +274,19 @@ package struct Auditor: Sendable {
         var owners: [String: (symbol: String, covered: RangeSet)] = [:]
         // Registered paths outside their pair's directory (written by another program): checked one by one.
         var elsewhere: Set<String> = []
-        let pairs = try ledger?.registeredPairs(exchange: exchange, market: market) ?? []
         let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        // Two pipelines at once: the ledger's rows of every pair (one SQLite connection, no contention on its
-        // locks) and the listings of every directory (readdir); then each pair's rows against its listing.
-        var rows: [[Ledger.FileRow]] = []
-        var listings: [LandingArea.Listing?] = []
-        let stat = deep || statFiles
-        if let ledger {
-            try await withThrowingTaskGroup(of: ([[Ledger.FileRow]]?, [LandingArea.Listing?]?).self) { group in
-                group.addTask {
-                    let all = try pairs.map { pair in
-                        var out: [Ledger.FileRow] = []
-                        try ledger.forEachFile(
-                            exchange: exchange, market: market, symbol: pair.symbol, timeframe: pair.timeframe,
-                            canonicalPrefix:
-                                "\(base)/\(pair.symbolId)/\(pair.timeframe)/\(pair.symbolId)__\(pair.timeframe)__"
-                        ) { out.append($0) }
-                        return out
-                    }
-                    return (all, nil)
-                }
-                group.addTask {
-                    let all = try pairs.map { pair in
-                        try landing.listing(
-                            of: "\(base)/\(pair.symbolId)/\(pair.timeframe)",
-                            prefix: "\(pair.symbolId)__\(pair.timeframe)__",
-                            stat: stat)
-                    }
-                    return (nil, all)
-                }
-                for try await (fileRows, found) in group {
-                    if let fileRows { rows = fileRows }
-                    if let found { listings = found }
-                }
-            }
+        let read: Scan
+        if let prefetched {
+            read = prefetched
+        } else if let ledger {
+            read = try await Self.scan(
+                ledger: ledger, landing: landing, exchange: exchange, market: market, stat: deep || statFiles)
+        } else {
+            read = Scan()
         }
+        let pairs = read.pairs
+        var rows = read.rows
+        var listings = read.listings
         try await withThrowingTaskGroup(of: PairAudit.self) { group in
             var next = 0
             func add() {
