@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// One registered file as `audit` sees it.
@@ -17,19 +18,31 @@ package struct RegisteredFile: Sendable, Equatable {
 
 extension Ledger {
     /// The pairs (unified symbol, exchange id, timeframe) that have registered files in one exchange and market.
+    ///
+    /// A skip scan over the `files_coverage` index: one `LIMIT 1` seek per pair, not a pass over every row (a
+    /// `SELECT DISTINCT` over a million files took ~0.3 s of CPU).
     package func registeredPairs(
         exchange: ExchangeKind, market: MarketKind
     ) throws -> [(
         symbol: String, symbolId: String, timeframe: String
     )] {
         try writer.read { db in
-            try Row.fetchAll(
-                db,
+            let next = try db.makeStatement(
                 sql: """
-                    SELECT DISTINCT symbol, symbol_id, timeframe FROM files WHERE exchange = ? AND market = ?
-                    ORDER BY symbol, timeframe, symbol_id
-                    """, arguments: [exchange.rawValue, market.rawValue]
-            ).map { (symbol: $0[0], symbolId: $0[1], timeframe: $0[2]) }
+                    SELECT symbol, timeframe, symbol_id FROM files INDEXED BY files_coverage
+                    WHERE exchange = ? AND market = ? AND (symbol, timeframe) > (?, ?)
+                    ORDER BY symbol, timeframe LIMIT 1
+                    """)
+            var pairs: [(symbol: String, symbolId: String, timeframe: String)] = []
+            var after = ("", "")
+            while let row = try Row.fetchOne(
+                next, arguments: [exchange.rawValue, market.rawValue, after.0, after.1])
+            {
+                let pair: (symbol: String, symbolId: String, timeframe: String) = (row[0], row[2], row[1])
+                pairs.append(pair)
+                after = (pair.symbol, pair.timeframe)
+            }
+            return pairs
         }
     }
 
@@ -80,21 +93,25 @@ extension Ledger {
         _ body: (FileRow) throws -> Void
     ) throws {
         try writer.read { db in
+            // The path is compared with the canonical name in place (no string made, no SQL concatenation, which
+            // costs more than the rest of the row).
+            let prefix = Array(canonicalPrefix.utf8)
             let cursor = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT id, CASE WHEN path = ? || t_start || '_' || t_end || '.csv' THEN NULL ELSE path END,
-                           t_start, t_end, bytes, status, created_at
+                    SELECT id, path, t_start, t_end, bytes, status, created_at
                     FROM files INDEXED BY files_coverage
                     WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ?
                     ORDER BY t_start, t_end
-                    """, arguments: [canonicalPrefix, exchange.rawValue, market.rawValue, symbol, timeframe])
+                    """, arguments: [exchange.rawValue, market.rawValue, symbol, timeframe])
             while let row = try cursor.next() {
                 guard let range = TimeRange(row[2], row[3]) else { continue }
-                let other: String? = row[1]
+                let canonical =
+                    row.dataNoCopy(atIndex: 1)?.withUnsafeBytes { LandingArea.range(ofName: $0, prefix: prefix) }
+                    == range
                 try body(
                     FileRow(
-                        id: row[0], path: other ?? "", canonical: other == nil, range: range, bytes: row[4],
+                        id: row[0], path: canonical ? "" : row[1], canonical: canonical, range: range, bytes: row[4],
                         status: row[5], createdAt: row[6]))
             }
         }
