@@ -45,6 +45,26 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
+/// Wall times of `runs` runs of a binary (output discarded); stops the benchmark on an unexpected exit status.
+func timeProcess(_ tool: URL, _ arguments: [String], runs: Int, allowed: Set<Int32>) throws -> [Double] {
+    var times: [Double] = []
+    for _ in 0..<runs {
+        let process = Process()
+        process.executableURL = tool
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        times.append(
+            try seconds {
+                try process.run()
+                process.waitUntilExit()
+            })
+        guard allowed.contains(process.terminationStatus) else {
+            fatalError("\(arguments.first ?? "") exited \(process.terminationStatus)")
+        }
+    }
+    return times
+}
+
 func benchmarkPlan(_ args: Arguments) async throws {
     let dir = args.dir ?? NSTemporaryDirectory() + "backfill-bench-\(ProcessInfo.processInfo.processIdentifier)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -125,44 +145,16 @@ func benchmarkPlan(_ args: Arguments) async throws {
     // End to end: the release binary beside this one.
     let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         .appendingPathComponent("backfill-tool")
-    var endToEnd: [Double] = []
-    for _ in 0..<args.runs {
-        let process = Process()
-        process.executableURL = tool
-        process.arguments = ["plan", planPath, "--now-ms", String(now)]
-        process.standardOutput = FileHandle.nullDevice
-        let elapsed = try seconds {
-            try process.run()
-            process.waitUntilExit()
-        }
-        guard process.terminationStatus == 0 else { fatalError("plan exited \(process.terminationStatus)") }
-        endToEnd.append(elapsed)
-    }
+    let endToEnd = try timeProcess(tool, ["plan", planPath, "--now-ms", String(now)], runs: args.runs, allowed: [0])
     let fmt = { (v: Double) in String(format: "%.3f", v) }
     print("plan on \(args.files) files, \(pairs.count) pairs, \(taskCount) tasks")
     print("  in-process (snapshot + plan): median \(fmt(median(inProcess))) s, min \(fmt(inProcess.min() ?? 0)) s")
     print("  backfill-tool plan (process): median \(fmt(median(endToEnd))) s, min \(fmt(endToEnd.min() ?? 0)) s")
 
-    // audit without --deep: every registered file's presence and size, every directory listed.
-    var audits: [Double] = []
-    var lastStatus: Int32 = 0
-    for _ in 0..<args.runs {
-        let process = Process()
-        process.executableURL = tool
-        process.arguments = ["audit", planPath, "--now-ms", String(now)]
-        process.standardOutput = FileHandle.nullDevice
-        let elapsed = try seconds {
-            try process.run()
-            process.waitUntilExit()
-        }
-        lastStatus = process.terminationStatus
-        guard [0, 2].contains(process.terminationStatus) else {
-            fatalError("audit exited \(process.terminationStatus)")
-        }
-        audits.append(elapsed)
-    }
+    // audit without --deep: every registered file's presence, every directory listed.
+    let audits = try timeProcess(tool, ["audit", planPath, "--now-ms", String(now)], runs: args.runs, allowed: [0, 2])
     print(
-        "  backfill-tool audit (process, exit \(lastStatus)): median \(fmt(median(audits))) s, "
+        "  backfill-tool audit (process, exit 0 or 2): median \(fmt(median(audits))) s, "
             + "min \(fmt(audits.min() ?? 0)) s")
 }
 

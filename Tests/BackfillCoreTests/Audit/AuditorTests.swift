@@ -61,6 +61,20 @@ struct AuditorTests {
 
         var paths: [String] { plan.tasks.map(\.path) }
 
+        /// Writes `bytes` under the canonical name of `range` and registers them as another program would.
+        @discardableResult
+        func registerExternal(_ bytes: [UInt8], range: TimeRange, rows: Int) throws -> String {
+            let path = "simulated/spot/BTCUSDT/5m/BTCUSDT__5m__\(range.lowerBound)_\(range.upperBound).csv"
+            try Data(bytes).write(to: url(path))
+            try ledger.register(
+                NewFile(
+                    sha256: SHA256Hex.digest(bytes), path: path, exchange: .simulated, market: .spot,
+                    symbol: "BTC/USDT", symbolId: "BTCUSDT", timeframe: .m5, range: range, rows: rows,
+                    bytes: bytes.count, source: .external),
+                actor: "another writer")
+            return path
+        }
+
         func url(_ path: String) -> URL { URL(fileURLWithPath: dir.path("incoming/" + path)) }
 
         func bytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: url(path))) }
@@ -206,15 +220,10 @@ struct AuditorTests {
         let half = TimeRange(
             uncheckedLower: task.range.lowerBound, upper: task.range.lowerBound + 100 * Timeframe.m5.nominalDurationMs)
         let bytes = Array(try fixture.bytes(task.path).prefix(2000))
-        let path = "simulated/spot/BTCUSDT/5m/BTCUSDT__5m__\(half.lowerBound)_\(half.upperBound).csv"
-        try Data(bytes).write(to: fixture.url(path))
-        try fixture.ledger.register(
-            NewFile(
-                sha256: SHA256Hex.digest(bytes), path: path, exchange: .simulated, market: .spot, symbol: "BTC/USDT",
-                symbolId: "BTCUSDT", timeframe: .m5, range: half, rows: 30, bytes: bytes.count, source: .external),
-            actor: "another writer")
+        let path = try fixture.registerExternal(bytes, range: half, rows: 30)
         let report = try await fixture.audit()
         #expect(kinds(report) == [.overlap])
+        #expect(report.findings.first?.detail.contains(path) == true || report.findings.first?.path == path)
         #expect(report.findings.first?.range == half)
         #expect(report.findings.first?.detail.contains("double-train") == true)
         // Reported only: apply leaves both files and rows.
@@ -231,13 +240,7 @@ struct AuditorTests {
             + "1709251500000,10,12,9,11,1\n"  // same timestamp again
             + "1709251860000,10,12,9,11,-0.5\n"  // off the 5m grid, negative volume
         let bytes = Array(text.utf8)
-        let path = "simulated/spot/BTCUSDT/5m/BTCUSDT__5m__\(range.lowerBound)_\(range.upperBound).csv"
-        try Data(bytes).write(to: fixture.url(path))
-        try fixture.ledger.register(
-            NewFile(
-                sha256: SHA256Hex.digest(bytes), path: path, exchange: .simulated, market: .spot, symbol: "BTC/USDT",
-                symbolId: "BTCUSDT", timeframe: .m5, range: range, rows: 4, bytes: bytes.count, source: .external),
-            actor: "another writer")
+        let path = try fixture.registerExternal(bytes, range: range, rows: 4)
         #expect(try await fixture.audit().isClean, "content is read with --deep only")
         let report = try await fixture.audit(deep: true)
         #expect(kinds(report) == [.invalidCandles])
@@ -338,13 +341,7 @@ struct AuditorTests {
             serverTime: Self.now)
         rows[1].volume = "0.00000001"
         let bytes = CSVFormat.render(rows, columns: .basic)
-        let path = "simulated/spot/BTCUSDT/5m/BTCUSDT__5m__\(range.lowerBound)_\(range.upperBound).csv"
-        try Data(bytes).write(to: fixture.url(path))
-        try fixture.ledger.register(
-            NewFile(
-                sha256: SHA256Hex.digest(bytes), path: path, exchange: .simulated, market: .spot, symbol: "BTC/USDT",
-                symbolId: "BTCUSDT", timeframe: .m5, range: range, rows: 4, bytes: bytes.count, source: .external),
-            actor: "another writer")
+        let path = try fixture.registerExternal(bytes, range: range, rows: 4)
         #expect(try await fixture.audit(deep: true).isClean)
         let report = try await fixture.audit(verifyRemote: 10)
         #expect(report.verified == 5)
