@@ -112,18 +112,46 @@ package struct LandingArea: Sendable {
         package var modifiedMs: Int64
     }
 
-    /// A directory's regular files: those named `<prefix><tStart>_<tEnd>.csv` keyed by their range (parsed from the
-    /// directory entry's bytes, no string made), the others by name.
+    /// A directory's regular files: those named `<prefix><tStart>_<tEnd>.csv` by their range (parsed from the
+    /// directory entry's bytes, no string made; sorted, so that ledger rows in range order are matched by a merge walk
+    /// with no hashing), the others by name.
     package struct Listing: Sendable {
-        package var byRange: [TimeRange: Entry] = [:]
+        package var byRange: [(range: TimeRange, entry: Entry)] = []
         package var byName: [String: Entry] = [:]
+        /// Entries of `byRange` matched by ``claim(_:)``.
+        private var claimed: [Bool] = []
+        private var cursor = 0
 
         package init() {}
 
-        /// Every entry's name (ranges rendered back with `prefix`).
-        package func names(prefix: String) -> [String: Entry] {
+        mutating func sort() {
+            byRange.sort { $0.range < $1.range }
+            claimed = Array(repeating: false, count: byRange.count)
+        }
+
+        /// The entry named for `range`, once: calls in ascending order walk forward; others search.
+        package mutating func claim(_ range: TimeRange) -> Entry? {
+            while cursor < byRange.count && byRange[cursor].range < range { cursor += 1 }
+            var index = cursor
+            if !(index < byRange.count && byRange[index].range == range) {
+                var (low, high) = (0, byRange.count)
+                while low < high {
+                    let middle = (low + high) / 2
+                    if byRange[middle].range < range { low = middle + 1 } else { high = middle }
+                }
+                index = low
+            }
+            guard index < byRange.count, byRange[index].range == range, !claimed[index] else { return nil }
+            claimed[index] = true
+            return byRange[index].entry
+        }
+
+        /// Every entry not claimed, by name (ranges rendered back with `prefix`).
+        package func unclaimed(prefix: String) -> [String: Entry] {
             var names = byName
-            for (range, entry) in byRange { names["\(prefix)\(range.lowerBound)_\(range.upperBound).csv"] = entry }
+            for (index, item) in byRange.enumerated() where !claimed[index] {
+                names["\(prefix)\(item.range.lowerBound)_\(item.range.upperBound).csv"] = item.entry
+            }
             return names
         }
     }
@@ -169,11 +197,12 @@ package struct LandingArea: Sendable {
                 found = Entry(size: Int(info.st_size), modifiedMs: modified)
             }
             if let range = key.range {
-                listing.byRange[range] = found
+                listing.byRange.append((range, found ?? Entry(size: -1, modifiedMs: 0)))
             } else if let name = key.name {
                 listing.byName[name] = found
             }
         }
+        listing.sort()
         return listing
     }
 

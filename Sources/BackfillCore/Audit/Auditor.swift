@@ -183,13 +183,13 @@ package struct Auditor: Sendable {
             if furthest.map({ file.range.upperBound > $0.range.upperBound }) ?? true { furthest = file }
             let entry: LandingArea.Entry?
             if file.canonical {
-                entry = listing.byRange.removeValue(forKey: file.range)
+                entry = listing.claim(file.range)
             } else if file.path.utf8.starts(with: directoryPrefix), file.path.utf8.count > directoryPrefix.count {
                 let name = String(decoding: file.path.utf8.dropFirst(directoryPrefix.count), as: UTF8.self)
                 if let range = Self.range(ofName: name, symbolId: pair.symbolId, timeframe: pair.timeframe),
                     name == "\(namePrefix)\(range.lowerBound)_\(range.upperBound).csv"
                 {
-                    entry = listing.byRange.removeValue(forKey: range)
+                    entry = listing.claim(range)
                 } else {
                     entry = listing.byName.removeValue(forKey: name)
                 }
@@ -206,7 +206,7 @@ package struct Auditor: Sendable {
                 file, entry: entry, symbol: pair.symbol, symbolId: pair.symbolId, timeframe: timeframe,
                 ledger: ledger, into: &report)
         }
-        let entries = listing.names(prefix: namePrefix)
+        let entries = listing.unclaimed(prefix: namePrefix)
         result.findings = report.findings
         result.repairs = report.repairs
         result.unclaimed = entries
@@ -318,7 +318,7 @@ package struct Auditor: Sendable {
                 let entries =
                     try unclaimed[directory]
                     ?? landing.listing(of: directory, prefix: "\(symbolDirectory)__\(tf)__", stat: false)?
-                    .names(prefix: "\(symbolDirectory)__\(tf)__") ?? [:]
+                    .unclaimed(prefix: "\(symbolDirectory)__\(tf)__") ?? [:]
                 for name in entries.keys.sorted() {
                     let path = "\(directory)/\(name)"
                     guard !elsewhere.contains(path) else { continue }
