@@ -138,11 +138,10 @@ package struct Applier: Sendable {
             let wait = await recorder.requestSlot(spacingMs: sleepMs)
             if wait > 0 { try await Task.sleep(for: .milliseconds(wait)) }
         }
-        let rows = try await source.fetch(task, market: market)
+        let closed = try await source.closedCandles(task, market: market, serverNowMs: serverNow)
         weight = market.klinesWeight(limit: Int(task.candles))
         await recorder.countRequest()
         try await pause()
-        let closed = rows.filter { $0.closeTime < serverNow && task.range.contains($0.openTime) }
         let lastExpected = task.timeframe.floor(task.range.upperBound - 1)
         if task.range.upperBound > serverNow - Self.freshnessMarginMs(task.timeframe),
             closed.last.map({ $0.openTime < lastExpected }) ?? true

@@ -166,6 +166,13 @@ package struct ApplySession: Sendable {
             throw LandingArea.Failure.io(path: config.landing, reason: "cannot create the landing directory")
         }
         let actor = "backfill-tool apply pid \(ProcessInfo.processInfo.processIdentifier)"
+        // exchangeInfo once per run, whether restores, tasks or both need the exchange.
+        var prepared = false
+        func prepareOnce() async throws {
+            guard !prepared else { return }
+            try await prepare()
+            prepared = true
+        }
         // Drift first (§7): a quick audit of the landing area, then what apply repairs. A saved plan is applied as
         // saved: its orphans are reported, not adopted (adoption changes coverage under the saved tasks).
         var auditor = Auditor(plan: plan, snapshot: snapshot, ledger: ledger, landing: landing, columns: config.columns)
@@ -177,7 +184,7 @@ package struct ApplySession: Sendable {
         var repairs = Repairer.Outcome()
         if !audit.repairs.isEmpty {
             if audit.repairs.contains(where: { if case .restore = $0 { true } else { false } }) {
-                try await prepare()
+                try await prepareOnce()
             }
             var repairer = Repairer(
                 report: audit, ledger: ledger, landing: landing, exchange: config.exchange, market: config.market,
@@ -191,7 +198,7 @@ package struct ApplySession: Sendable {
             }
         }
         let coverage = snapshot.pairs.mapValues(\.covered)
-        if plan.taskCount > 0 { try await prepare() }
+        if plan.taskCount > 0 { try await prepareOnce() }
         let run = try ledger.startRun(command: "apply", planSHA256: planSHA256)
         let limit = await weightLimit()
         let parallelism =

@@ -4,6 +4,26 @@ package protocol CandleSource: Sendable {
     func fetch(_ task: PlanTask, market: MarketKind) async throws -> [Kline]
 }
 
+extension CandleSource {
+    /// The task's candles that are closed at `serverNowMs` (`closeTime < now`) and open inside its range: what a
+    /// landing file holds (§4.2).
+    package func closedCandles(_ task: PlanTask, market: MarketKind, serverNowMs: Int64) async throws -> [Kline] {
+        try await fetch(task, market: market).filter {
+            $0.closeTime < serverNowMs && task.range.contains($0.openTime)
+        }
+    }
+}
+
+extension PlanTask {
+    /// The task that would write a registered file again (`nil` for a timeframe this tool does not know).
+    init?(_ file: RegisteredFile) {
+        guard let timeframe = Timeframe(rawValue: file.timeframe) else { return nil }
+        self.init(
+            symbol: file.symbol, symbolId: file.symbolId, timeframe: timeframe, range: file.range,
+            candles: timeframe.candleCount(in: file.range), path: file.path)
+    }
+}
+
 /// The simulated exchange as a ``CandleSource``.
 package struct SimulatedCandleSource: CandleSource {
     package let exchange: SimulatedExchange

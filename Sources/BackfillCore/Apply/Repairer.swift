@@ -39,15 +39,16 @@ package struct Repairer: Sendable {
                 try landing.remove(path)
                 outcome.repaired += 1
             case .adopt(let path, let symbol, let symbolId, let timeframe, let range):
-                let bytes = try landing.read(path)
-                guard let rows = CSVValidator.rows(in: bytes, range: range, columns: columns), rows > 0 else {
+                let task = PlanTask(
+                    symbol: symbol, symbolId: symbolId, timeframe: timeframe, range: range,
+                    candles: timeframe.candleCount(in: range), path: path)
+                guard
+                    let file = Applier.adoptable(
+                        task, landing: landing, columns: columns, exchange: exchange, market: market)
+                else {
                     outcome.notRepaired.append("\(path): no longer valid for its name")
                     continue
                 }
-                let file = NewFile(
-                    sha256: SHA256Hex.digest(bytes), path: path, exchange: exchange, market: market, symbol: symbol,
-                    symbolId: symbolId, timeframe: timeframe, range: range, rows: rows, bytes: bytes.count,
-                    source: .adopted)
                 try landing.syncDirectories(of: [path])
                 let pair = Pair(symbol: symbol, timeframe: timeframe)
                 let (results, after) = try await ledger.commit(
@@ -61,13 +62,8 @@ package struct Repairer: Sendable {
                     outcome.notRepaired.append("\(path): its content is registered already")
                 }
             case .restore(let file):
-                guard let timeframe = Timeframe(rawValue: file.timeframe) else { continue }
-                let task = PlanTask(
-                    symbol: file.symbol, symbolId: file.symbolId, timeframe: timeframe, range: file.range,
-                    candles: timeframe.candleCount(in: file.range), path: file.path)
-                let rows = try await source.fetch(task, market: market).filter {
-                    $0.closeTime < serverNowMs && file.range.contains($0.openTime)
-                }
+                guard let task = PlanTask(file) else { continue }
+                let rows = try await source.closedCandles(task, market: market, serverNowMs: serverNowMs)
                 outcome.requests += 1
                 let bytes = CSVFormat.render(rows, columns: columns)
                 guard SHA256Hex.digest(bytes) == file.sha256 else {

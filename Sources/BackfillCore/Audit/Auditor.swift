@@ -3,9 +3,10 @@ import Foundation
 /// `audit` (§7): compares the plan, the ledger, the landing area and (with `verifyRemote`) the exchange, changes
 /// nothing, and reports every finding.
 ///
-/// Without `deep` it costs one ledger read per pair and one directory listing per directory: presence and size of
-/// every registered file are checked, content only for unregistered files. `deep` also hashes every registered file
-/// present and checks its candles against the rules of ``CandleCheck``.
+/// Without `deep` it costs one ledger read per pair and one directory listing per directory: the presence of every
+/// registered file is checked (with `statFiles`, as `apply` does, also its size and modification time), content only
+/// for unregistered files. `deep` also hashes every registered file present and checks its candles against the rules
+/// of ``CandleCheck``.
 package struct Auditor: Sendable {
     package var plan: Plan
     /// The ledger snapshot the plan was made from (coverage, gaps and watermarks of the plan's pairs).
@@ -89,25 +90,21 @@ package struct Auditor: Sendable {
                         kind: .exchangeGap, symbol: pair.symbol, timeframe: pair.timeframe, range: gap,
                         detail: "confirmed empty by the exchange"))
             }
-            if let finding = Self.watermarkFinding(
+            if let (finding, repair) = Self.watermarkFinding(
                 pair: key, coverage: coverage, exchange: plan.exchange, market: plan.market)
             {
                 report.findings.append(finding)
-                let covered = coverage.covered
-                if let first = covered.runs.first, let end = covered.contiguousEnd(from: first.lowerBound),
-                    (coverage.watermark ?? Int64.min) < end
-                {
-                    report.repairs.append(.watermark(pair: key, to: end))
-                }
+                if let repair { report.repairs.append(repair) }
             }
         }
     }
 
-    /// The watermark must equal the end of the coverage contiguous from the pair's first covered candle.
+    /// The watermark must equal the end of the coverage contiguous from the pair's first covered candle; a missing
+    /// or lagging one comes with its repair (moved forward), one ahead is reported only.
     static func watermarkFinding(
         pair: Pair, coverage: PairCoverage, exchange: ExchangeKind, market: MarketKind
     )
-        -> Finding?
+        -> (Finding, Repair?)?
     {
         let covered = coverage.covered
         guard let first = covered.runs.first, let contiguous = covered.contiguousEnd(from: first.lowerBound) else {
@@ -127,11 +124,13 @@ package struct Auditor: Sendable {
         default:
             return nil
         }
-        return Finding(
+        let finding = Finding(
             kind: .watermark, symbol: pair.symbol, timeframe: pair.timeframe,
             range: TimeRange(
                 min(contiguous, coverage.watermark ?? contiguous), max(contiguous, coverage.watermark ?? 0)),
             detail: detail)
+        let forward = (coverage.watermark ?? Int64.min) < contiguous
+        return (finding, forward ? .watermark(pair: pair, to: contiguous) : nil)
     }
 
     // MARK: Ledger against landing area
@@ -186,9 +185,7 @@ package struct Auditor: Sendable {
                 entry = listing.claim(file.range)
             } else if file.path.utf8.starts(with: directoryPrefix), file.path.utf8.count > directoryPrefix.count {
                 let name = String(decoding: file.path.utf8.dropFirst(directoryPrefix.count), as: UTF8.self)
-                if let range = Self.range(ofName: name, symbolId: pair.symbolId, timeframe: pair.timeframe),
-                    name == "\(namePrefix)\(range.lowerBound)_\(range.upperBound).csv"
-                {
+                if let range = Self.range(ofName: name, symbolId: pair.symbolId, timeframe: pair.timeframe) {
                     entry = listing.claim(range)
                 } else {
                     entry = listing.byName.removeValue(forKey: name)
@@ -348,47 +345,51 @@ package struct Auditor: Sendable {
         _ file: Ledger.FileRow, entry: LandingArea.Entry?, symbol: String, symbolId: String, timeframe: Timeframe?,
         ledger: Ledger, into report: inout AuditReport
     ) throws {
-        var registered: RegisteredFile {
-            get throws {
-                RegisteredFile(
-                    id: file.id, path: file.path, sha256: try ledger.sha256(ofFile: file.id) ?? "", symbol: symbol,
-                    symbolId: symbolId, timeframe: timeframe?.rawValue ?? "", range: file.range, bytes: file.bytes,
-                    status: file.status, createdAt: file.createdAt)
-            }
+        // The registered hash, read once and only when needed (a read per file would not nest in the cursor).
+        var sha256: String?
+        func registeredSHA256() throws -> String {
+            if let sha256 { return sha256 }
+            sha256 = try ledger.sha256(ofFile: file.id) ?? ""
+            return sha256 ?? ""
         }
+        /// `missing_file` / `modified_file`, with apply's restore when the file is still apply's to rewrite.
+        func found(_ kind: Finding.Kind, _ detail: String, restore: Bool) throws {
+            report.findings.append(
+                Finding(
+                    kind: kind, symbol: symbol, timeframe: timeframe, range: file.range, path: file.path,
+                    detail: detail))
+            guard restore else { return }
+            report.repairs.append(
+                .restore(
+                    RegisteredFile(
+                        id: file.id, path: file.path, sha256: try registeredSHA256(), symbol: symbol,
+                        symbolId: symbolId, timeframe: timeframe?.rawValue ?? "", range: file.range, bytes: file.bytes,
+                        status: file.status, createdAt: file.createdAt)))
+        }
+        let consumed = file.status != "downloaded"
         guard let entry else {
             // Consumers may move or delete what they claimed; only a `downloaded` file must be there.
-            if file.status == "downloaded" {
-                report.findings.append(
-                    Finding(
-                        kind: .missingFile, symbol: symbol, timeframe: timeframe, range: file.range, path: file.path,
-                        detail: "registered as downloaded, absent on disk: apply fetches it again"))
-                report.repairs.append(.restore(try registered))
+            if !consumed {
+                try found(
+                    .missingFile, "registered as downloaded, absent on disk: apply fetches it again", restore: true)
             }
             return
         }
         // Presence only (audit without --deep): a listing without sizes.
         guard entry.size >= 0 else { return }
-        let consumed = file.status != "downloaded"
         let action = consumed ? "\(file.status) by a consumer: reported only" : "apply rewrites it from the exchange"
         if entry.size != file.bytes {
-            report.findings.append(
-                Finding(
-                    kind: .modifiedFile, symbol: symbol, timeframe: timeframe, range: file.range, path: file.path,
-                    detail: "\(entry.size) bytes on disk, \(file.bytes) registered: \(action)"))
-            if !consumed { report.repairs.append(.restore(try registered)) }
+            try found(
+                .modifiedFile, "\(entry.size) bytes on disk, \(file.bytes) registered: \(action)", restore: !consumed)
             return
         }
         // Written after it was registered (an edit in place keeps the size): hashed even without --deep.
         let touched = entry.modifiedMs > file.createdAt + Self.modifiedToleranceMs
         guard deep || touched else { return }
         let bytes = try landing.read(file.path)
-        guard SHA256Hex.digest(bytes) == (try ledger.sha256(ofFile: file.id)) else {
-            report.findings.append(
-                Finding(
-                    kind: .modifiedFile, symbol: symbol, timeframe: timeframe, range: file.range, path: file.path,
-                    detail: "content no longer matches the registered SHA-256: \(action)"))
-            if !consumed { report.repairs.append(.restore(try registered)) }
+        guard SHA256Hex.digest(bytes) == (try registeredSHA256()) else {
+            try found(
+                .modifiedFile, "content no longer matches the registered SHA-256: \(action)", restore: !consumed)
             return
         }
         if deep,
@@ -454,13 +455,11 @@ package struct Auditor: Sendable {
             detail: detail + " (reported only)")
     }
 
-    /// The range in a name `SYMBOLID__tf__tStart_tEnd.csv` of this directory, or nil when it is not one of ours.
+    /// The range in a name `SYMBOLID__tf__tStart_tEnd.csv` of this directory, or nil when it is not one of ours
+    /// (the directory listing's parser, so that both agree on what a canonical name is).
     static func range(ofName name: String, symbolId: String, timeframe: String) -> TimeRange? {
-        let prefix = "\(symbolId)__\(timeframe)__"
-        guard name.hasPrefix(prefix), name.hasSuffix(".csv") else { return nil }
-        let bounds = name.dropFirst(prefix.count).dropLast(4).split(separator: "_", omittingEmptySubsequences: false)
-        guard bounds.count == 2, let start = Int64(bounds[0]), let end = Int64(bounds[1]) else { return nil }
-        return TimeRange(start, end)
+        let prefix = Array("\(symbolId)__\(timeframe)__".utf8)
+        return Array(name.utf8).withUnsafeBytes { LandingArea.range(ofName: $0, prefix: prefix) }
     }
 
     // MARK: Ledger against the exchange
@@ -478,22 +477,16 @@ package struct Auditor: Sendable {
         let step = Double(candidates.count) / Double(count)
         for index in 0..<count {
             let file = candidates[Int(Double(index) * step)]
-            guard let timeframe = Timeframe(rawValue: file.timeframe), let local = try? landing.read(file.path) else {
-                continue
-            }
-            let task = PlanTask(
-                symbol: file.symbol, symbolId: file.symbolId, timeframe: timeframe, range: file.range,
-                candles: timeframe.candleCount(in: file.range), path: file.path)
-            let rows = try await remote.fetch(task, market: plan.market).filter {
-                $0.closeTime < plan.nowMs && file.range.contains($0.openTime)
-            }
+            guard let task = PlanTask(file), let local = try? landing.read(file.path) else { continue }
+            let rows = try await remote.closedCandles(task, market: plan.market, serverNowMs: plan.nowMs)
             report.verified += 1
             let fileColumns: ColumnSet = local.starts(with: Array(CSVFormat.header(.full).utf8)) ? .full : .basic
             let fresh = CSVFormat.render(rows, columns: fileColumns)
             guard fresh != local else { continue }
             report.findings.append(
                 Finding(
-                    kind: .remoteChanged, symbol: file.symbol, timeframe: timeframe, range: file.range, path: file.path,
+                    kind: .remoteChanged, symbol: file.symbol, timeframe: task.timeframe, range: file.range,
+                    path: file.path,
                     detail:
                         "the exchange now answers \(rows.count) candles, \(fresh.count) bytes; the file has "
                         + "\(local.count) bytes (reported only)"))

@@ -18,7 +18,6 @@ package struct PlanningSession: Sendable {
     /// Above this many registered files `plan` reports only the drift the ledger shows (watermarks) and leaves the
     /// landing area's to `audit`: listing a million files takes longer than `plan`'s one-second budget (§9).
     package static let driftScanLimit = 200_000
-    /// Set by a run that skipped the landing area's drift (see ``driftScanLimit``): the number of registered files.
 
     /// - Parameters:
     ///   - plan: a loaded plan with overrides applied.
