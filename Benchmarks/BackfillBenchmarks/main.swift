@@ -204,7 +204,9 @@ func benchmarkClient(_ args: Arguments) async throws {
             let total = try await withThrowingTaskGroup(of: Int.self) { group in
                 for symbol in symbols.prefix(connections) {
                     group.addTask {
-                        try await client.klines(symbolId: symbol, timeframe: .m1, range: range, limit: 1000).count
+                        try await client.klines(
+                            symbolId: symbol, grid: Timeframe.m1.grid(listedAtMs: nil), range: range, limit: 1000
+                        ).count
                     }
                 }
                 return try await group.reduce(0, +)

@@ -35,8 +35,21 @@ package struct ToolRunner: Sendable {
         self.environment = env
     }
 
-    /// Runs the tool in `directory` and waits for it.
-    package func run(_ arguments: [String], in directory: String) throws -> Result {
+    /// Runs the tool in `directory` and waits for it without holding a thread of the pool Swift concurrency runs on
+    /// (on Linux, Dispatch's global queue, a few threads on two cores): an in-process fake Binance serves on that
+    /// pool, so tests blocked in the synchronous ``run(_:in:)`` can starve the server the tool is talking to. The
+    /// waiting happens on threads of their own.
+    package func run(_ arguments: [String], in directory: String) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Swift.Result { try self.runBlocking(arguments, in: directory) })
+            }
+            thread.start()
+        }
+    }
+
+    /// Runs the tool in `directory` and waits for it, blocking the calling thread: never call it from a task.
+    func runBlocking(_ arguments: [String], in directory: String) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -50,14 +63,15 @@ package struct ToolRunner: Sendable {
         try process.run()
         // Read both pipes concurrently with the process so a full pipe never blocks it.
         let outData = Locked(Data())
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
+        let outDone = DispatchSemaphore(value: 0)
+        // A thread of its own, not Dispatch's global queue (see the async `run`).
+        let reader = Thread {
             outData.set(out.fileHandleForReading.readDataToEndOfFile())
-            group.leave()
+            outDone.signal()
         }
+        reader.start()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
+        outDone.wait()
         process.waitUntilExit()
         return Result(
             exitCode: process.terminationStatus, stdout: String(decoding: outData.get(), as: UTF8.self),

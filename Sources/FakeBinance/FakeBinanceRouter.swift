@@ -202,11 +202,12 @@ package struct FakeBinanceRouter: Sendable {
         _ instrument: MarketConfig.Instrument, _ timeframe: Timeframe, start: Int64, end: Int64, limit: Int,
         now: Int64
     ) -> [Kline] {
-        var index = timeframe.index(containing: min(end, now))
-        let first = timeframe.ceilIndex(max(0, start))
+        let grid = exchange.grid(instrument, timeframe)
+        var index = grid.index(containing: min(end, now))
+        let first = grid.ceilIndex(max(0, start))
         var opens: [Int64] = []
         while index >= first && opens.count < limit {
-            let open = timeframe.openTime(ofIndex: index)
+            let open = grid.openTime(ofIndex: index)
             if exchange.hasCandle(instrument, timeframe, openTime: open) { opens.append(open) }
             index -= 1
         }

@@ -31,15 +31,16 @@ struct ApplyCommandTests {
         let ledger = try #require(try Ledger.open(path: dir.path("manifest.sqlite"), create: true))
         #expect(try ledger.tryLock(owner: "nightly job on ci-7") == nil)
         let tool = ToolRunner()
-        let busy = try tool.run(["apply", "plan.yaml", "--now-ms", Self.now, "--lock-timeout", "1s"], in: dir.path)
+        let busy = try await tool.run(
+            ["apply", "plan.yaml", "--now-ms", Self.now, "--lock-timeout", "1s"], in: dir.path)
         #expect(busy.exitCode == 75)
         #expect(
             busy.stderr.contains("is locked by nightly job on ci-7 (pid \(ProcessInfo.processInfo.processIdentifier)"))
         #expect(try ledger.fileCount() == 0)
-        let unlock = try tool.run(["ledger", "unlock", "--ledger", "manifest.sqlite"], in: dir.path)
+        let unlock = try await tool.run(["ledger", "unlock", "--ledger", "manifest.sqlite"], in: dir.path)
         #expect(unlock.exitCode == 0)
         #expect(unlock.stdout.hasPrefix("Unlocked: removed the lock held by nightly job on ci-7"))
-        let done = try tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: dir.path)
+        let done = try await tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: dir.path)
         #expect(done.exitCode == 0, "\(done.stderr)")
         #expect(try ledger.fileCount() > 0)
         let locks = try await ledger.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM locks") }
@@ -51,7 +52,9 @@ struct ApplyCommandTests {
         let tool = ToolRunner()
         let results = try await withThrowingTaskGroup(of: ToolRunner.Result.self) { group in
             for _ in 0..<2 {
-                group.addTask { try tool.run(["apply", "plan.yaml", "--now-ms", Self.now, "--json"], in: dir.path) }
+                group.addTask {
+                    try await tool.run(["apply", "plan.yaml", "--now-ms", Self.now, "--json"], in: dir.path)
+                }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
@@ -69,18 +72,19 @@ struct ApplyCommandTests {
         #expect(events == written, "every file registered exactly once")
     }
 
-    @Test func dryRunChangesNothingAndApplyCreatesLedgerAndLanding() throws {
+    @Test func dryRunChangesNothingAndApplyCreatesLedgerAndLanding() async throws {
         let dir = try workspace()
         let tool = ToolRunner()
-        let dry = try tool.run(["apply", "plan.yaml", "--now-ms", Self.now, "--dry-run"], in: dir.path)
+        let dry = try await tool.run(["apply", "plan.yaml", "--now-ms", Self.now, "--dry-run"], in: dir.path)
         #expect(dry.exitCode == 0)
         #expect(dry.stdout.contains("+ fetch BTC/USDT 1m"))
         #expect(try dir.inventory().keys.sorted() == ["/plan.yaml"])
-        let run = try tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: dir.path)
+        let run = try await tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: dir.path)
         #expect(run.exitCode == 0)
         #expect(run.stdout.hasPrefix("Apply complete: "))
         #expect(FileManager.default.fileExists(atPath: dir.path("incoming/simulated/spot/BTCUSDT/1m")))
-        let again = try tool.run(["plan", "plan.yaml", "--now-ms", Self.now, "--detailed-exitcode"], in: dir.path)
+        let again = try await tool.run(
+            ["plan", "plan.yaml", "--now-ms", Self.now, "--detailed-exitcode"], in: dir.path)
         #expect(again.exitCode == 0)
         #expect(again.stdout == "No changes. Coverage is complete.\n")
     }
@@ -89,13 +93,15 @@ struct ApplyCommandTests {
         let dir = try workspace()
         let tool = ToolRunner()
         #expect(
-            try tool.run(["plan", "plan.yaml", "--now-ms", Self.now, "--out", "saved.json"], in: dir.path).exitCode == 0
+            try await tool.run(["plan", "plan.yaml", "--now-ms", Self.now, "--out", "saved.json"], in: dir.path)
+                .exitCode == 0
         )
         #expect(
-            try tool.run(["plan", "plan.yaml", "--now-ms", Self.now, "--out", "stale.json"], in: dir.path).exitCode == 0
+            try await tool.run(["plan", "plan.yaml", "--now-ms", Self.now, "--out", "stale.json"], in: dir.path)
+                .exitCode == 0
         )
         let saved = try PlanDocument.decode(Data(contentsOf: URL(fileURLWithPath: dir.path("saved.json"))))
-        let applied = try tool.run(["apply", "--plan-file", "saved.json", "--json"], in: dir.path)
+        let applied = try await tool.run(["apply", "--plan-file", "saved.json", "--json"], in: dir.path)
         #expect(applied.exitCode == 0, "\(applied.stderr)")
         let document = try JSONSerialization.jsonObject(with: Data(applied.stdout.utf8)) as? [String: Any]
         #expect((document?["summary"] as? [String: Any])?["files_written"] as? Int == saved.summary.chunks)
@@ -103,7 +109,7 @@ struct ApplyCommandTests {
         let ledger = try #require(try Ledger.open(path: dir.path("manifest.sqlite"), create: false))
         let generation = try ledger.generation()
         let landing = try dir.inventory().filter { $0.key.hasPrefix("/incoming") }
-        let stale = try tool.run(["apply", "--plan-file", "stale.json"], in: dir.path)
+        let stale = try await tool.run(["apply", "--plan-file", "stale.json"], in: dir.path)
         #expect(stale.exitCode == 1)
         #expect(
             stale.stderr.hasPrefix("error: saved plan is stale: the ledger changed since it was made (generation 0 → "))
@@ -111,25 +117,27 @@ struct ApplyCommandTests {
         #expect(try dir.inventory().filter { $0.key.hasPrefix("/incoming") } == landing)
         let runs = try await ledger.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs") }
         #expect(runs == 1)
-        #expect(try tool.run(["apply", "plan.yaml", "--plan-file", "saved.json"], in: dir.path).exitCode == 64)
-        #expect(try tool.run(["apply"], in: dir.path).exitCode == 64)
-        #expect(try tool.run(["apply", "--plan-file", "plan.yaml"], in: dir.path).exitCode == 64)
+        #expect(try await tool.run(["apply", "plan.yaml", "--plan-file", "saved.json"], in: dir.path).exitCode == 64)
+        #expect(try await tool.run(["apply"], in: dir.path).exitCode == 64)
+        #expect(try await tool.run(["apply", "--plan-file", "plan.yaml"], in: dir.path).exitCode == 64)
     }
 
-    @Test func progressIsABarOnRequestPlainLinesOtherwiseAndNothingWhenAsked() throws {
+    @Test func progressIsABarOnRequestPlainLinesOtherwiseAndNothingWhenAsked() async throws {
         let tool = ToolRunner()
         let always = try workspace()
-        let bar = try tool.run(["apply", "plan.yaml", "--now-ms", Self.now, "--progress", "always"], in: always.path)
+        let bar = try await tool.run(
+            ["apply", "plan.yaml", "--now-ms", Self.now, "--progress", "always"], in: always.path)
         #expect(bar.exitCode == 0)
         #expect(
             bar.stderr.hasSuffix(
                 "\r\u{1B}[2K[100%] pairs 6/6 · candles 48312/48312 · requests 54 · weight 108 · ETA 0s\n"))
         let auto = try workspace()
-        let plain = try tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: auto.path)
+        let plain = try await tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: auto.path)
         #expect(
             plain.stderr == "progress: [100%] pairs 6/6 · candles 48312/48312 · requests 54 · weight 108 · ETA 0s\n")
         let never = try workspace()
-        let quiet = try tool.run(["apply", "plan.yaml", "--now-ms", Self.now, "--progress", "never"], in: never.path)
+        let quiet = try await tool.run(
+            ["apply", "plan.yaml", "--now-ms", Self.now, "--progress", "never"], in: never.path)
         #expect(quiet.stderr.isEmpty)
         #expect(quiet.stdout.hasPrefix("Apply complete: 54 files written (48312 candles)"))
     }

@@ -25,9 +25,9 @@ struct AuditCommandTests {
         return dir
     }
 
-    @Test func beforeAnythingEverythingIsAGapAndNothingIsCreated() throws {
+    @Test func beforeAnythingEverythingIsAGapAndNothingIsCreated() async throws {
         let dir = try workspace()
-        let result = try ToolRunner().run(["audit", "plan.yaml", "--now-ms", Self.now], in: dir.path)
+        let result = try await ToolRunner().run(["audit", "plan.yaml", "--now-ms", Self.now], in: dir.path)
         #expect(result.exitCode == 2)
         #expect(
             result.stdout.contains("gap BTC/USDT 1h [2024-06-20T00:00Z, 2024-07-01T00:00Z): 264 candles not covered"))
@@ -36,11 +36,11 @@ struct AuditCommandTests {
         #expect(!FileManager.default.fileExists(atPath: dir.path("incoming")))
     }
 
-    @Test func cleanAfterApplyThenFindingsInTextAndJSON() throws {
+    @Test func cleanAfterApplyThenFindingsInTextAndJSON() async throws {
         let dir = try workspace()
         let tool = ToolRunner()
-        #expect(try tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: dir.path).exitCode == 0)
-        let clean = try tool.run(["audit", "plan.yaml", "--now-ms", Self.now, "--deep"], in: dir.path)
+        #expect(try await tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: dir.path).exitCode == 0)
+        let clean = try await tool.run(["audit", "plan.yaml", "--now-ms", Self.now, "--deep"], in: dir.path)
         #expect(clean.exitCode == 0, "\(clean.stdout)\(clean.stderr)")
         #expect(clean.stdout.hasPrefix("Audit clean: "))
         // Delete one file, leave a partial.
@@ -50,13 +50,13 @@ struct AuditCommandTests {
         try Data("x".utf8).write(to: URL(fileURLWithPath: folder + "/.\(victim).partial"))
         let ledger = try #require(try Ledger.open(path: dir.path("manifest.sqlite"), create: false))
         let before = (try ledger.generation(), try ledger.fileCount())
-        let text = try tool.run(["audit", "plan.yaml", "--now-ms", Self.now], in: dir.path)
+        let text = try await tool.run(["audit", "plan.yaml", "--now-ms", Self.now], in: dir.path)
         #expect(text.exitCode == 2)
         #expect(text.stdout.contains("missing_file ETH/USDT 15m ["))
         #expect(text.stdout.contains("simulated/spot/ETHUSDT/15m/\(victim): registered as downloaded, absent on disk"))
         #expect(text.stdout.contains("stray_partial ETH/USDT 15m simulated/spot/ETHUSDT/15m/.\(victim).partial"))
         #expect(text.stdout.contains("Audit: 2 findings (1 missing_file, 1 stray_partial)"))
-        let json = try tool.run(["audit", "plan.yaml", "--now-ms", Self.now, "--json"], in: dir.path)
+        let json = try await tool.run(["audit", "plan.yaml", "--now-ms", Self.now, "--json"], in: dir.path)
         #expect(json.exitCode == 2)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect(document["format_version"] as? Int == 1)
@@ -72,12 +72,12 @@ struct AuditCommandTests {
         #expect(try ledger.generation() == before.0 && ledger.fileCount() == before.1)
     }
 
-    @Test func badInputExits64() throws {
+    @Test func badInputExits64() async throws {
         let dir = try workspace()
-        let result = try ToolRunner().run(["audit", "missing.yaml"], in: dir.path)
+        let result = try await ToolRunner().run(["audit", "missing.yaml"], in: dir.path)
         #expect(result.exitCode == 64)
         #expect(result.stderr.hasPrefix("error: "))
-        let negative = try ToolRunner().run(["audit", "plan.yaml", "--verify-remote", "-1"], in: dir.path)
+        let negative = try await ToolRunner().run(["audit", "plan.yaml", "--verify-remote", "-1"], in: dir.path)
         #expect(negative.exitCode == 64)
     }
 }

@@ -50,12 +50,13 @@ struct CrashTests {
     }
 
     @Test func killedAtTwentyFourMomentsEndsLikeAnUninterruptedRun() async throws {
-        let tool = ToolRunner()
+        // The stage pauses are a test hook of the environment, not an option of the shipped binary.
+        let tool = ToolRunner(environment: ["BACKFILL_TEST_STAGE_DELAY_MS": "10"])
         let reference = try Self.workspace("crash-ref")
         // 16 chunks per pair, 2 at a time, 3 pauses of 10 ms each: a run lasts well over 500 ms, so kills from 10 to
         // 240 ms all land mid-run, however loaded the machine, and every stage is crossed many times before them.
-        let arguments = ["apply", "plan.yaml", "--now-ms", Self.now, "--parallelism", "2", "--stage-delay-ms", "10"]
-        let clean = try tool.run(arguments, in: reference.path)
+        let arguments = ["apply", "plan.yaml", "--now-ms", Self.now, "--parallelism", "2"]
+        let clean = try await tool.run(arguments, in: reference.path)
         #expect(clean.exitCode == 0)
         let expected = try await Self.state(reference)
         // 2 pairs × 16 chunks of 90 minutes, one per pair wholly inside the 2024-02-14 maintenance window.
@@ -67,6 +68,7 @@ struct CrashTests {
             let dir = try Self.workspace("crash-\(moment)")
             let process = Process()
             process.executableURL = tool.executable
+            process.environment = tool.environment
             process.arguments = arguments
             process.currentDirectoryURL = dir.url
             process.standardOutput = FileHandle.nullDevice
@@ -76,7 +78,7 @@ struct CrashTests {
             if process.isRunning { killedBeforeEnd += 1 }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            let rerun = try tool.run(
+            let rerun = try await tool.run(
                 ["apply", "plan.yaml", "--now-ms", Self.now, "--lock-timeout", "5s"], in: dir.path)
             #expect(rerun.exitCode == 0, "moment \(moment): \(rerun.stderr)")
             let state = try await Self.state(dir)
@@ -96,14 +98,13 @@ struct CrashTests {
     func aSignalStopsCleanlyAndTheNextApplyCarriesOn(signal number: Int32) async throws {
         let tool = ToolRunner()
         let reference = try Self.workspace("signal-ref")
-        #expect(try tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: reference.path).exitCode == 0)
+        #expect(try await tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: reference.path).exitCode == 0)
         let expected = try await Self.state(reference)
         let dir = try Self.workspace("signal")
         let process = Process()
         process.executableURL = tool.executable
-        process.arguments = [
-            "apply", "plan.yaml", "--now-ms", Self.now, "--parallelism", "2", "--stage-delay-ms", "20",
-        ]
+        process.environment = ToolRunner(environment: ["BACKFILL_TEST_STAGE_DELAY_MS": "20"]).environment
+        process.arguments = ["apply", "plan.yaml", "--now-ms", Self.now, "--parallelism", "2"]
         process.currentDirectoryURL = dir.url
         let out = Pipe()
         let err = Pipe()
@@ -128,7 +129,7 @@ struct CrashTests {
         let ledger = try #require(try Ledger.open(path: dir.path("manifest.sqlite"), create: false))
         let outcome = try await ledger.writer.read { db in try String.fetchOne(db, sql: "SELECT outcome FROM runs") }
         #expect(outcome == "interrupted")
-        #expect(try tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: dir.path).exitCode == 0)
+        #expect(try await tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: dir.path).exitCode == 0)
         #expect(try await Self.state(dir) == expected)
     }
 }

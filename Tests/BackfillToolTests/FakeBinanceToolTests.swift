@@ -36,7 +36,7 @@ struct FakeBinanceToolTests {
                   - symbols: [BTC/USDT]
                     timeframes: [1h]
                 """, to: "plan.yaml")
-            let result = try ToolRunner().run(["plan", "plan.yaml"], in: dir.path)
+            let result = try await ToolRunner().run(["plan", "plan.yaml"], in: dir.path)
             #expect(result.exitCode == 75)
             #expect(result.stderr.hasPrefix("error: Binance banned this IP (418) until 20"))
             #expect(result.stdout.isEmpty)
@@ -58,7 +58,7 @@ struct FakeBinanceToolTests {
                   - symbols: [BTC/USDT]
                     timeframes: [1h]
                 """, to: "plan.yaml")
-            let result = try ToolRunner(environment: ["API_KEY": "secret-key-123"]).run(
+            let result = try await ToolRunner(environment: ["API_KEY": "secret-key-123"]).run(
                 ["plan", "plan.yaml", "--detailed-exitcode"], in: dir.path)
             #expect(result.exitCode == 2)
             #expect(result.stdout.contains("+ fetch BTC/USDT 1h [2017-08-17T04:00Z, 2017-08-20T00:00Z) 68 candles"))
@@ -83,7 +83,7 @@ struct FakeBinanceToolTests {
                   - symbols: [BTC/USDT, ETH/USDT]
                     timeframes: [1h, 15m]
                 """, to: "plan.yaml")
-            let first = try ToolRunner().run(["apply", "plan.yaml", "--json"], in: dir.path)
+            let first = try await ToolRunner().run(["apply", "plan.yaml", "--json"], in: dir.path)
             #expect(first.exitCode == 0, "\(first.stderr)")
             let document = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any]
             let summary = document?["summary"] as? [String: Any]
@@ -116,7 +116,7 @@ struct FakeBinanceToolTests {
                 }
             }
             let before = server.state.stats.requests
-            let second = try ToolRunner().run(["apply", "plan.yaml"], in: dir.path)
+            let second = try await ToolRunner().run(["apply", "plan.yaml"], in: dir.path)
             #expect(second.exitCode == 0)
             #expect(second.stdout.hasPrefix("Apply complete: 0 files written (0 candles)"))
             #expect(
@@ -147,7 +147,7 @@ struct FakeBinanceToolTests {
             }
             // A first run creates the ledger and caches the exchange's markets...
             try dir.write(plan("BTC/USDT", "1h"), to: "plan.yaml")
-            #expect(try ToolRunner().run(["apply", "plan.yaml"], in: dir.path).exitCode == 0)
+            #expect(try await ToolRunner().run(["apply", "plan.yaml"], in: dir.path).exitCode == 0)
             // ...among which, as far as the ledger knows, GONE/USDT (delisted since).
             _ = try Ledger.open(path: dir.path("manifest.sqlite"), create: false)?.cacheMarkets(
                 [
@@ -157,7 +157,8 @@ struct FakeBinanceToolTests {
                 ], exchange: .binance)
             try dir.write(plan("GONE/USDT, BTC/USDT", "15m"), to: "plan.yaml")
             let before = server.state.stats.klinesRequests
-            let result = try ToolRunner().run(["apply", "plan.yaml", "--json", "--parallelism", "1"], in: dir.path)
+            let result = try await ToolRunner().run(
+                ["apply", "plan.yaml", "--json", "--parallelism", "1"], in: dir.path)
             #expect(result.exitCode == 1)
             #expect(result.stderr.contains("error: GONE/USDT 15m stopped: Binance rejected"))
             #expect(result.stderr.contains("Invalid symbol"))
@@ -176,7 +177,7 @@ struct FakeBinanceToolTests {
             #expect(try ledger.fileCount() == 1 + 3)
             // Nothing of GONE's was written; the next run tries it again and still completes nothing twice.
             #expect(!FileManager.default.fileExists(atPath: dir.path("incoming/binance/spot/GONEUSDT")))
-            let again = try ToolRunner().run(["apply", "plan.yaml"], in: dir.path)
+            let again = try await ToolRunner().run(["apply", "plan.yaml"], in: dir.path)
             #expect(again.exitCode == 1)
             #expect(again.stdout.hasPrefix("Apply complete: 0 files written (0 candles)"))
             #expect(try ledger.fileCount() == 1 + 3)

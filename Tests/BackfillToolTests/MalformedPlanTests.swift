@@ -115,7 +115,7 @@ struct MalformedPlanTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Fixtures/malformed")
 
-    @Test func atLeastTwentyCases() throws {
+    @Test func atLeastTwentyCases() async throws {
         #expect(Self.cases.count >= 20)
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.fixtures.path).filter {
             $0.hasSuffix(".yaml")
@@ -124,14 +124,14 @@ struct MalformedPlanTests {
     }
 
     @Test(arguments: cases)
-    func rejectedWithExactMessageAndNoTrace(name: String, message: String) throws {
+    func rejectedWithExactMessageAndNoTrace(name: String, message: String) async throws {
         let dir = try TemporaryDirectory("malformed")
         let yaml = try String(contentsOf: Self.fixtures.appendingPathComponent(name), encoding: .utf8)
         try dir.write(yaml, to: name)
         let tool = ToolRunner()
         let before = try dir.inventory()
         for arguments in [["validate", name], ["plan", name], ["plan", name, "--json", "--detailed-exitcode"]] {
-            let result = try tool.run(arguments, in: dir.path)
+            let result = try await tool.run(arguments, in: dir.path)
             #expect(result.exitCode == 64, "\(arguments)")
             #expect(result.stderr == "error: \(message)\n", "\(arguments)")
             #expect(result.stdout.isEmpty, "\(arguments)")
@@ -141,7 +141,7 @@ struct MalformedPlanTests {
         do { _ = try Ledger.open(path: dir.path("out/ledger.sqlite"), create: true) }
         let withLedger = try dir.inventory()
         #expect(withLedger.keys.contains("/out/ledger.sqlite"))
-        let result = try tool.run(["plan", name, "--detailed-exitcode"], in: dir.path)
+        let result = try await tool.run(["plan", name, "--detailed-exitcode"], in: dir.path)
         #expect(result.exitCode == 64)
         #expect(try dir.inventory() == withLedger, "plan changed the existing ledger")
     }

@@ -31,9 +31,10 @@ struct PlanCommandTests {
         }
     }
 
-    @Test func emptyLedgerTextAndExitCodes() throws {
+    @Test func emptyLedgerTextAndExitCodes() async throws {
         let dir = try workspace()
-        let result = try tool.run(["plan", "golden.yaml", "--now-ms", Self.now, "--detailed-exitcode"], in: dir.path)
+        let result = try await tool.run(
+            ["plan", "golden.yaml", "--now-ms", Self.now, "--detailed-exitcode"], in: dir.path)
         #expect(result.exitCode == 2)
         #expect(result.stderr.isEmpty)
         expectSnapshot(result.stdout, "plan-empty-ledger.txt")
@@ -42,16 +43,16 @@ struct PlanCommandTests {
                 "Plan: 15 chunks to fetch (6307 candles, ~15 requests, ~30 weight), 0 duplicates to delete, 0 drift findings.\n"
             ))
         // Without --detailed-exitcode, pending changes are still success.
-        let plain = try tool.run(["plan", "golden.yaml", "--now-ms", Self.now], in: dir.path)
+        let plain = try await tool.run(["plan", "golden.yaml", "--now-ms", Self.now], in: dir.path)
         #expect(plain.exitCode == 0)
         #expect(plain.stdout == result.stdout)
         // plan never creates the ledger or the landing directory.
         #expect(!FileManager.default.fileExists(atPath: dir.path("out")))
     }
 
-    @Test func emptyLedgerJSON() throws {
+    @Test func emptyLedgerJSON() async throws {
         let dir = try workspace()
-        let result = try tool.run(["plan", "golden.yaml", "--now-ms", Self.now, "--json"], in: dir.path)
+        let result = try await tool.run(["plan", "golden.yaml", "--now-ms", Self.now, "--json"], in: dir.path)
         #expect(result.exitCode == 0)
         expectSnapshot(result.stdout, "plan-empty-ledger.json")
         let document = try PlanDocument.decode(Data(result.stdout.utf8))
@@ -60,7 +61,7 @@ struct PlanCommandTests {
     }
 
     /// A ledger with files of every status, a confirmed gap and a watermark: all of it counts as coverage.
-    @Test func partialLedgerPlansOnlyTheHoles() throws {
+    @Test func partialLedgerPlansOnlyTheHoles() async throws {
         let dir = try workspace()
         let ledger = try #require(try Ledger.open(path: dir.path("out/manifest.sqlite"), create: true))
         let btc = Pair(symbol: "BTC/USDT", timeframe: .h1)
@@ -87,7 +88,8 @@ struct PlanCommandTests {
             range: TimeRange(uncheckedLower: utc(2024, 2, 25), upper: utc(2024, 2, 26)))
         try ledger.advanceWatermark("ingest:simulated:BTC/USDT:1h", to: utc(2024, 2, 10), actor: "test")
         let generation = try ledger.generation()
-        let result = try tool.run(["plan", "golden.yaml", "--now-ms", Self.now, "--detailed-exitcode"], in: dir.path)
+        let result = try await tool.run(
+            ["plan", "golden.yaml", "--now-ms", Self.now, "--detailed-exitcode"], in: dir.path)
         #expect(result.exitCode == 2)
         expectSnapshot(result.stdout, "plan-partial-ledger.txt")
         #expect(
@@ -99,9 +101,9 @@ struct PlanCommandTests {
         #expect(try ledger.generation() == generation, "plan wrote to the ledger")
     }
 
-    @Test func completeCoverageSaysNoChangesAndExitsZero() throws {
+    @Test func completeCoverageSaysNoChangesAndExitsZero() async throws {
         let dir = try workspace()
-        let json = try tool.run(["plan", "golden.yaml", "--now-ms", Self.now, "--json"], in: dir.path)
+        let json = try await tool.run(["plan", "golden.yaml", "--now-ms", Self.now, "--json"], in: dir.path)
         let document = try PlanDocument.decode(Data(json.stdout.utf8))
         let ledger = try #require(try Ledger.open(path: dir.path("out/manifest.sqlite"), create: true))
         try ledger.register(
@@ -124,18 +126,19 @@ struct PlanCommandTests {
                 exchange: .simulated, market: .spot, pair: Pair(symbol: pair.symbol, timeframe: pair.timeframe))
             try ledger.advanceWatermark(name, to: end, actor: "test")
         }
-        let result = try tool.run(["plan", "golden.yaml", "--now-ms", Self.now, "--detailed-exitcode"], in: dir.path)
+        let result = try await tool.run(
+            ["plan", "golden.yaml", "--now-ms", Self.now, "--detailed-exitcode"], in: dir.path)
         #expect(result.exitCode == 0)
         #expect(result.stdout == "No changes. Coverage is complete.\n")
-        let again = try tool.run(["plan", "golden.yaml", "--now-ms", Self.now, "--json"], in: dir.path)
+        let again = try await tool.run(["plan", "golden.yaml", "--now-ms", Self.now, "--json"], in: dir.path)
         let empty = try PlanDocument.decode(Data(again.stdout.utf8))
         #expect(empty.summary.chunks == 0)
         #expect(empty.ledgerGeneration == Int64(document.summary.chunks + document.pairs.count))
     }
 
-    @Test func savedPlanRecordsHashGenerationAndAbsolutePaths() throws {
+    @Test func savedPlanRecordsHashGenerationAndAbsolutePaths() async throws {
         let dir = try workspace()
-        let result = try tool.run(
+        let result = try await tool.run(
             ["plan", "golden.yaml", "--now-ms", Self.now, "--out", "saved.json"], in: dir.path)
         #expect(result.exitCode == 0)
         #expect(result.stderr == "Saved plan to saved.json.\n")
@@ -145,25 +148,25 @@ struct PlanCommandTests {
         #expect(saved.ledgerGeneration == 0)
         #expect(saved.config.ledger.hasPrefix("/"))
         #expect(saved.config.ledger.hasSuffix("/out/manifest.sqlite"))
-        let json = try PlanDocument.decode(
+        let json = try await PlanDocument.decode(
             Data(try tool.run(["plan", "golden.yaml", "--now-ms", Self.now, "--json"], in: dir.path).stdout.utf8))
         #expect(saved.pairs == json.pairs)
     }
 
-    @Test func validateAcceptsEveryShippedPlan() throws {
+    @Test func validateAcceptsEveryShippedPlan() async throws {
         let plans = Self.here.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("plans")
         for name in try FileManager.default.contentsOfDirectory(atPath: plans.path) where name.hasSuffix(".yaml") {
-            let result = try tool.run(["validate", "plans/\(name)"], in: plans.deletingLastPathComponent().path)
+            let result = try await tool.run(["validate", "plans/\(name)"], in: plans.deletingLastPathComponent().path)
             #expect(result.exitCode == 0, "\(name): \(result.stderr)")
             #expect(result.stdout.hasPrefix("plans/\(name): valid ("))
         }
     }
 
     /// The "done when": the demo plan on an empty ledger prints tasks and the summary line and exits 2.
-    @Test func demoPlanOnAnEmptyLedger() throws {
+    @Test func demoPlanOnAnEmptyLedger() async throws {
         let root = Self.here.deletingLastPathComponent().deletingLastPathComponent()
         let dir = try TemporaryDirectory("demo")
-        let result = try tool.run(
+        let result = try await tool.run(
             [
                 "plan", root.appendingPathComponent("plans/demo.yaml").path, "--detailed-exitcode", "--ledger",
                 dir.path("manifest.sqlite"), "--landing", dir.path("incoming"),
@@ -174,12 +177,12 @@ struct PlanCommandTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
 
-    @Test func usageErrorsExit64() throws {
+    @Test func usageErrorsExit64() async throws {
         let dir = try workspace()
-        #expect(try tool.run(["plan"], in: dir.path).exitCode == 64)
-        #expect(try tool.run(["plan", "golden.yaml", "--bogus"], in: dir.path).exitCode == 64)
-        #expect(try tool.run(["plan", "golden.yaml", "--now-ms", "soon"], in: dir.path).exitCode == 64)
-        let missing = try tool.run(["plan", "nope.yaml"], in: dir.path)
+        #expect(try await tool.run(["plan"], in: dir.path).exitCode == 64)
+        #expect(try await tool.run(["plan", "golden.yaml", "--bogus"], in: dir.path).exitCode == 64)
+        #expect(try await tool.run(["plan", "golden.yaml", "--now-ms", "soon"], in: dir.path).exitCode == 64)
+        let missing = try await tool.run(["plan", "nope.yaml"], in: dir.path)
         #expect(missing.exitCode == 64)
         #expect(missing.stderr == "error: nope.yaml: no such plan file\n")
     }

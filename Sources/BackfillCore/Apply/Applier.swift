@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Executes a plan's tasks (§5): fetch → keep closed candles inside the task → deterministic CSV → `.partial`,
 /// fsync, rename → SHA-256 → directory fsync → ledger transaction (file row, watermark, generation). Tasks of many
@@ -27,6 +28,10 @@ package struct Applier: Sendable {
     package var shouldStop: @Sendable () -> Bool = { false }
     /// Counters for the progress display.
     package var progress = ApplyProgress()
+    /// `info`: deferred chunks, confirmed gaps, stopped pairs.
+    package var logger: Logger = .silent
+    /// The plan's pairs whose market the exchange lists as not trading (delisted, halted).
+    private var notTrading: Set<Pair> { Set(plan.pairs.lazy.filter { !$0.trading }.map(\.pair)) }
 
     package init(
         plan: Plan, exchange: ExchangeKind, market: MarketKind, columns: ColumnSet, ledger: Ledger,
@@ -86,6 +91,7 @@ package struct Applier: Sendable {
                     do {
                         try await execute(task, serverNow: serverNow, recorder: recorder, io: io)
                     } catch let error as ExchangeError where error.stopsPair {
+                        logger.info("\(pair) stopped: \(error)")
                         await recorder.fail(pair, error)
                     }
                 }
@@ -142,14 +148,25 @@ package struct Applier: Sendable {
         weight = market.klinesWeight(limit: Int(task.candles))
         await recorder.countRequest()
         try await pause()
-        let lastExpected = task.timeframe.floor(task.range.upperBound - 1)
-        if task.range.upperBound > serverNow - Self.freshnessMarginMs(task.timeframe),
-            closed.last.map({ $0.openTime < lastExpected }) ?? true
-        {
-            await recorder.defer()
-            return
+        let grid = task.grid
+        let lastExpected = grid.floor(task.range.upperBound - 1)
+        let margin = Self.freshnessMarginMs(task.timeframe)
+        var trailingGap: TimeRange?
+        if task.range.upperBound > serverNow - margin, closed.last.map({ $0.openTime < lastExpected }) ?? true {
+            // The newest candles are missing. For a market still trading they may only be late: fetched again next
+            // run. For one the exchange says is not trading, the time after its last candle is a confirmed gap,
+            // once that candle is older than the margin (a market halted a minute ago is still given the margin).
+            let dataEnd = closed.last.map { grid.advance(grid.floor($0.openTime), by: 1) } ?? task.range.lowerBound
+            guard notTrading.contains(pair), dataEnd <= serverNow - margin else {
+                logger.info("\(pair) \(task.range): newest candles not there yet, deferred to the next run")
+                await recorder.defer()
+                return
+            }
+            trailingGap = TimeRange(dataEnd, task.range.upperBound)
+            logger.info("\(pair): market not trading, no candles from \(dataEnd): recorded as an exchange gap")
         }
         guard !closed.isEmpty else {
+            logger.info("\(pair) \(task.range): no candles, recorded as an exchange gap")
             _ = try await recorder.commit(PendingCommit(.gap(task.range), pair: pair))
             return
         }
@@ -163,7 +180,7 @@ package struct Applier: Sendable {
         try await pause()
         try await io.run { try landing.publish(partial, as: task.path, syncDirectory: false) }
         try await pause()
-        switch try await recorder.commit(PendingCommit(.file(file), pair: pair)) {
+        switch try await recorder.commit(PendingCommit(.file(file), pair: pair, trailingGap: trailingGap)) {
         case .duplicate(let existing) where existing != task.path:
             try await io.run { try landing.remove(task.path) }
         case .registered, .duplicate, .gap:

@@ -18,13 +18,26 @@ package final class ApplyProgress: Sendable {
 
     private let state = Mutex(Snapshot())
     private let remainingPerPair = Mutex([Pair: Int]())
+    private let counters = Mutex<RequestCounters?>(nil)
 
     package init() {}
 
-    package var snapshot: Snapshot { state.withLock { $0 } }
+    /// The counters so far. Over the network the weight is the IP's used weight in the current window (the server's
+    /// `x-mbx-used-weight-*`) against the window's limit, and requests are the client's count.
+    package var snapshot: Snapshot {
+        var snapshot = state.withLock { $0 }
+        if let counted = counters.withLock({ $0 })?.snapshot {
+            snapshot.requests = counted.dataRequests
+            snapshot.weight = counted.windowUsed
+            snapshot.weightLimit = counted.weightLimit
+        }
+        return snapshot
+    }
 
     /// Sets the totals from the plan.
-    package func start(plan: Plan, weightLimit: Int) {
+    /// - Parameter counters: the HTTP client's, when the run goes over the network.
+    package func start(plan: Plan, weightLimit: Int, counters: RequestCounters? = nil) {
+        self.counters.withLock { $0 = counters }
         var perPair: [Pair: Int] = [:]
         for pair in plan.pairs where !pair.tasks.isEmpty {
             perPair[Pair(symbol: pair.symbol, timeframe: pair.timeframe), default: 0] += pair.tasks.count

@@ -8,9 +8,13 @@ package struct ApplySummary: Sendable, Equatable, Codable {
     package var gapsConfirmed = 0
     /// Tasks left for the next run because the exchange's newest candles were not there yet.
     package var deferred = 0
+    /// Klines requests sent for data (every attempt; listing probes, `/time` and exchangeInfo not included).
     package var requests = 0
-    package var retries = 0
-    package var rateLimited = 0
+    /// Counted by the HTTP client: `nil` on the simulated exchange, where there is nothing to count (not printed).
+    package var retries: Int?
+    package var rateLimited: Int?
+    /// The weight of every request the run sent (client's count; `nil` on the simulated exchange).
+    package var weightUsed: Int?
     package var elapsedMs: Int64 = 0
     /// The tasks run at once (given, or chosen from the rate budget).
     package var parallelism = 0
@@ -31,6 +35,14 @@ package struct ApplySummary: Sendable, Equatable, Codable {
 
     package init() {}
 
+    /// Takes the counted figures from the run's HTTP client.
+    package mutating func count(_ counters: RequestCounters.Snapshot) {
+        requests = counters.dataRequests
+        retries = counters.retries
+        rateLimited = counters.rateLimited
+        weightUsed = counters.weightSent
+    }
+
     package var candlesPerSecond: Double {
         elapsedMs > 0 ? (Double(candles) * 1000 / Double(elapsedMs)).rounded() : 0
     }
@@ -44,7 +56,10 @@ package struct ApplySummary: Sendable, Equatable, Codable {
         if driftRepaired > 0 { line += "\(driftRepaired) drift repaired, " }
         if !notRepaired.isEmpty { line += "\(notRepaired.count) drift not repairable (see audit), " }
         if deferred > 0 { line += "\(deferred) chunks deferred to the next run, " }
-        line += "\(requests) requests, \(retries) retries, \(rateLimited) × 429, "
+        line += "\(requests) requests, "
+        if let retries, let rateLimited, let weightUsed {
+            line += "\(retries) retries, \(rateLimited) × 429, weight \(weightUsed), "
+        }
         line += "\((seconds * 100).rounded() / 100) s, \(Int(candlesPerSecond)) candles/s."
         if interrupted { line += " \(remaining) chunks left: run apply again to continue." }
         if !failedPairs.isEmpty {
@@ -62,6 +77,7 @@ package struct ApplySummary: Sendable, Equatable, Codable {
         case duplicatesDeleted = "duplicates_deleted"
         case gapsConfirmed = "gaps_confirmed"
         case rateLimited = "rate_limited"
+        case weightUsed = "weight_used"
         case elapsedMs = "elapsed_ms"
     }
 }

@@ -2,6 +2,13 @@
 package protocol CandleSource: Sendable {
     /// Every candle the exchange returns with open time in `task.range` (possibly including the open one).
     func fetch(_ task: PlanTask, market: MarketKind) async throws -> [Kline]
+    /// What the source's HTTP client counted (requests, retries, 429s, weight); `nil` where nothing goes over the
+    /// network (the simulated exchange), and then those figures are not printed.
+    var counters: RequestCounters? { get }
+}
+
+extension CandleSource {
+    package var counters: RequestCounters? { nil }
 }
 
 extension CandleSource {
@@ -16,11 +23,13 @@ extension CandleSource {
 
 extension PlanTask {
     /// The task that would write a registered file again (`nil` for a timeframe this tool does not know).
-    init?(_ file: RegisteredFile) {
+    /// - Parameter listings: first candles by unified symbol (the `3d` grid is the pair's).
+    init?(_ file: RegisteredFile, listings: [String: Int64]) {
         guard let timeframe = Timeframe(rawValue: file.timeframe) else { return nil }
+        let grid = timeframe.grid(listedAtMs: listings[file.symbol])
         self.init(
-            symbol: file.symbol, symbolId: file.symbolId, timeframe: timeframe, range: file.range,
-            candles: timeframe.candleCount(in: file.range), path: file.path)
+            symbol: file.symbol, symbolId: file.symbolId, grid: grid, range: file.range,
+            candles: grid.candleCount(in: file.range), path: file.path)
     }
 }
 
@@ -59,9 +68,11 @@ package struct BinanceCandleSource: CandleSource {
         self.client = client
     }
 
+    package var counters: RequestCounters? { client.counters }
+
     package func fetch(_ task: PlanTask, market: MarketKind) async throws -> [Kline] {
         let limit = Int(min(Int64(market.maxBatchLimit), max(task.candles, 1)))
         return try await client.klines(
-            symbolId: task.symbolId, timeframe: task.timeframe, range: task.range, limit: limit)
+            symbolId: task.symbolId, grid: task.grid, range: task.range, limit: limit)
     }
 }

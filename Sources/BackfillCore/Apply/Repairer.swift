@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// What `apply` repairs before it fetches (§7's table), from a quick audit of the landing area: deletes stray
 /// partials and byte-identical duplicates, adopts valid orphans over uncovered time, rewrites missing or modified
@@ -29,6 +30,10 @@ package struct Repairer: Sendable {
 
     /// Each pair's files ∪ gaps before the repairs (adoptions move watermarks contiguously).
     package var coverage: [Pair: RangeSet] = [:]
+    /// First candles by unified symbol (the `3d` grid is the pair's).
+    package var listings: [String: Int64] = [:]
+    /// `info`: each repair made or refused.
+    package var logger: Logger = .silent
 
     package func run() async throws -> Outcome {
         var outcome = Outcome()
@@ -36,12 +41,14 @@ package struct Repairer: Sendable {
         for repair in report.repairs {
             switch repair {
             case .delete(let path):
+                logger.info("repair: deleting \(path)")
                 try landing.remove(path)
                 outcome.repaired += 1
             case .adopt(let path, let symbol, let symbolId, let timeframe, let range):
+                let grid = timeframe.grid(listedAtMs: listings[symbol])
                 let task = PlanTask(
-                    symbol: symbol, symbolId: symbolId, timeframe: timeframe, range: range,
-                    candles: timeframe.candleCount(in: range), path: path)
+                    symbol: symbol, symbolId: symbolId, grid: grid, range: range,
+                    candles: grid.candleCount(in: range), path: path)
                 guard
                     let file = Applier.adoptable(
                         task, landing: landing, columns: columns, exchange: exchange, market: market)
@@ -56,13 +63,14 @@ package struct Repairer: Sendable {
                     actor: actor)
                 coverage = after
                 if case .registered = results.first {
+                    logger.info("repair: adopted \(path)")
                     outcome.adopted += 1
                     outcome.repaired += 1
                 } else {
                     outcome.notRepaired.append("\(path): its content is registered already")
                 }
             case .restore(let file):
-                guard let task = PlanTask(file) else { continue }
+                guard let task = PlanTask(file, listings: listings) else { continue }
                 let rows = try await source.closedCandles(task, market: market, serverNowMs: serverNowMs)
                 outcome.requests += 1
                 let bytes = CSVFormat.render(rows, columns: columns)
@@ -73,9 +81,11 @@ package struct Repairer: Sendable {
                     continue
                 }
                 try landing.write(bytes, to: file.path)
+                logger.info("repair: restored \(file.path) from the exchange")
                 outcome.repaired += 1
             case .watermark(let pair, let value):
                 let name = WatermarkName.make(exchange: exchange, market: market, pair: pair)
+                logger.info("repair: watermark \(name) moved to \(value)")
                 _ = try ledger.advanceWatermark(name, to: value, actor: actor)
                 outcome.repaired += 1
             }

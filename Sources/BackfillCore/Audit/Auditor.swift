@@ -394,7 +394,8 @@ package struct Auditor: Sendable {
         }
         if deep,
             let finding = Self.candleFinding(
-                bytes, symbol: symbol, timeframe: timeframe, range: file.range, path: file.path)
+                bytes, symbol: symbol, grid: timeframe.map { $0.grid(listedAtMs: snapshot.listings[symbol]) },
+                range: file.range, path: file.path)
         {
             report.findings.append(finding)
         }
@@ -431,7 +432,8 @@ package struct Auditor: Sendable {
                 detail = "unregistered, valid, but its range is already covered by registered files: reported only"
             }
         } else {
-            let first = CandleCheck.violations(in: bytes, timeframe: timeframe, range: range).first
+            let grid = timeframe.map { $0.grid(listedAtMs: snapshot.listings[symbol]) }
+            let first = CandleCheck.violations(in: bytes, grid: grid, range: range).first
             detail =
                 "unregistered and not valid for its name"
                 + (first.map { " (line \($0.line) \($0.rule.rawValue): \($0.detail))" } ?? "")
@@ -443,15 +445,15 @@ package struct Auditor: Sendable {
 
     /// `invalid_candles` for a file, naming the first rows and rules broken (never dropped silently).
     static func candleFinding(
-        _ bytes: [UInt8], symbol: String, timeframe: Timeframe?, range: TimeRange, path: String
+        _ bytes: [UInt8], symbol: String, grid: CandleGrid?, range: TimeRange, path: String
     ) -> Finding? {
-        let violations = CandleCheck.violations(in: bytes, timeframe: timeframe, range: range)
+        let violations = CandleCheck.violations(in: bytes, grid: grid, range: range)
         guard !violations.isEmpty else { return nil }
         var detail = violations.prefix(3).map { "line \($0.line) \($0.rule.rawValue): \($0.detail)" }
             .joined(separator: "; ")
         if violations.count > 3 { detail += "; \(violations.count - 3) more" }
         return Finding(
-            kind: .invalidCandles, symbol: symbol, timeframe: timeframe, range: range, path: path,
+            kind: .invalidCandles, symbol: symbol, timeframe: grid?.timeframe, range: range, path: path,
             detail: detail + " (reported only)")
     }
 
@@ -477,7 +479,8 @@ package struct Auditor: Sendable {
         let step = Double(candidates.count) / Double(count)
         for index in 0..<count {
             let file = candidates[Int(Double(index) * step)]
-            guard let task = PlanTask(file), let local = try? landing.read(file.path) else { continue }
+            guard let task = PlanTask(file, listings: snapshot.listings), let local = try? landing.read(file.path)
+            else { continue }
             let rows = try await remote.closedCandles(task, market: plan.market, serverNowMs: plan.nowMs)
             report.verified += 1
             let fileColumns: ColumnSet = local.starts(with: Array(CSVFormat.header(.full).utf8)) ? .full : .basic

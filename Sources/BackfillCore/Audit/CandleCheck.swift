@@ -29,9 +29,9 @@ package enum CandleCheck {
 
     /// Every rule broken in `bytes`, in line order.
     /// - Parameters:
-    ///   - timeframe: for the grid (nil: not checked).
+    ///   - grid: the pair's candle grid (nil: not checked).
     ///   - range: the file's range from its name (nil: not checked).
-    package static func violations(in bytes: [UInt8], timeframe: Timeframe?, range: TimeRange?) -> [Violation] {
+    package static func violations(in bytes: [UInt8], grid: CandleGrid?, range: TimeRange?) -> [Violation] {
         let text = String(decoding: bytes, as: UTF8.self)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         if lines.last == "" { lines.removeLast() }
@@ -69,10 +69,10 @@ package enum CandleCheck {
                         line: number, rule: .outsideRange,
                         detail: "timestamp \(time) outside [\(range.lowerBound), \(range.upperBound))"))
             }
-            if let timeframe, timeframe.floor(time) != time {
+            if let grid, grid.floor(time) != time {
                 found.append(
-                    Violation(line: number, rule: .offGrid, detail: "timestamp \(time) is not on the \(timeframe) grid")
-                )
+                    Violation(
+                        line: number, rule: .offGrid, detail: "timestamp \(time) is not on the \(grid.timeframe) grid"))
             }
             let lowest = [open, close].allSatisfy { Decimal.compare(low, $0) <= 0 }
             let highest = [open, close].allSatisfy { Decimal.compare($0, high) <= 0 }

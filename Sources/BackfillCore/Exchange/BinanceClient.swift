@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Binance's REST market data for one market family (spot `/api/v3`, USD-M `/fapi/v1`, COIN-M `/dapi/v1`):
 /// server time, exchangeInfo, listing discovery and klines pages, every request through the shared
@@ -12,6 +13,11 @@ package struct BinanceClient: Sendable {
     package let time: any TimeSource
     /// Sent as `X-MBX-APIKEY` when set; never printed, logged or stored.
     private let apiKey: String?
+    /// What this client (and every copy of it) sent and met.
+    package let counters = RequestCounters()
+    /// `debug`: each request with its weight and the window after it; `info`: retries and 429 waits. The URL is
+    /// logged, never the API key (a header).
+    package var logger: Logger = .silent
 
     package init(
         transport: any HTTPTransport, market: MarketKind, baseURL: String, governor: RateGovernor,
@@ -67,14 +73,16 @@ package struct BinanceClient: Sendable {
     /// The open time of the symbol's first 1m candle (spot listing discovery: `startTime=0&limit=1`). Futures
     /// listings come from exchangeInfo's `onboardDate` instead.
     package func firstCandle(symbolId: String) async throws -> Int64? {
-        let rows = try await klines(symbolId: symbolId, timeframe: .m1, startTime: 0, endTime: nil, limit: 1)
+        let rows = try await klines(
+            symbolId: symbolId, grid: Timeframe.m1.grid(listedAtMs: nil), startTime: 0, endTime: nil, limit: 1,
+            counted: false)
         return rows.first?.openTime
     }
 
     /// One klines request, decoded and validated: rows ascending, inside `[startTime, endTime]` by open time, at
-    /// most `limit`, each with a consistent close time.
+    /// most `limit`, each with a consistent close time. `counted`: a data request (a listing probe is not).
     package func klines(
-        symbolId: String, timeframe: Timeframe, startTime: Int64, endTime: Int64?, limit: Int
+        symbolId: String, grid: CandleGrid, startTime: Int64, endTime: Int64?, limit: Int, counted: Bool = true
     )
         async throws -> [Kline]
     {
@@ -82,10 +90,11 @@ package struct BinanceClient: Sendable {
             throw ExchangeError.rejected(
                 status: 0, code: -1100, message: "illegal symbol id", request: "klines \(symbolId)")
         }
-        var query = "symbol=\(symbolId)&interval=\(timeframe.rawValue)&startTime=\(startTime)"
+        var query = "symbol=\(symbolId)&interval=\(grid.timeframe.rawValue)&startTime=\(startTime)"
         if let endTime { query += "&endTime=\(endTime)" }
         query += "&limit=\(limit)"
-        return try await request("klines", query: query, weight: market.klinesWeight(limit: limit)) { body in
+        return try await request("klines", query: query, weight: market.klinesWeight(limit: limit), counted: counted) {
+            body in
             let rows: [Kline]
             do {
                 rows = try KlinesDecoder.decode(body)
@@ -93,7 +102,7 @@ package struct BinanceClient: Sendable {
                 throw ExchangeError.invalidResponse(error.description)
             }
             try KlinesValidator.validate(
-                rows, timeframe: timeframe, startTime: startTime, endTime: endTime, limit: limit)
+                rows, grid: grid, startTime: startTime, endTime: endTime, limit: limit)
             return rows
         }
     }
@@ -101,26 +110,26 @@ package struct BinanceClient: Sendable {
     /// Every candle with open time in `range`, paging as the market requires: spot and USD-M page forward from
     /// the last open time; COIN-M, which returns the newest rows of a window of at most 200 days, is asked in
     /// windows small enough to hold at most `limit` candles, always with both bounds.
-    package func klines(symbolId: String, timeframe: Timeframe, range: TimeRange, limit: Int) async throws -> [Kline] {
+    package func klines(symbolId: String, grid: CandleGrid, range: TimeRange, limit: Int) async throws -> [Kline] {
         var rows: [Kline] = []
         var cursor = range.lowerBound
         while cursor < range.upperBound {
             if market == .coinm {
                 let end = min(
-                    range.upperBound, timeframe.advance(timeframe.ceil(cursor), by: Int64(limit)),
+                    range.upperBound, grid.advance(grid.ceil(cursor), by: Int64(limit)),
                     cursor + Self.coinmWindowMs)
                 let page = try await klines(
-                    symbolId: symbolId, timeframe: timeframe, startTime: cursor, endTime: end - 1, limit: limit)
+                    symbolId: symbolId, grid: grid, startTime: cursor, endTime: end - 1, limit: limit)
                 rows.append(contentsOf: page)
                 cursor = end
             } else {
                 let page = try await klines(
-                    symbolId: symbolId, timeframe: timeframe, startTime: cursor, endTime: range.upperBound - 1,
+                    symbolId: symbolId, grid: grid, startTime: cursor, endTime: range.upperBound - 1,
                     limit: limit)
                 rows.append(contentsOf: page)
                 // A full page may be followed by more; a page that reached the range's last grid candle is the end.
                 guard page.count == limit, let last = page.last,
-                    last.openTime < timeframe.floor(range.upperBound - 1)
+                    last.openTime < grid.floor(range.upperBound - 1)
                 else { break }
                 cursor = last.openTime + 1
             }
@@ -132,7 +141,7 @@ package struct BinanceClient: Sendable {
 
     /// Sends one GET through the governor, retrying what is worth retrying, and decodes the 200 body.
     func request<T: Sendable>(
-        _ endpoint: String, query: String = "", weight: Int, essential: Bool = false,
+        _ endpoint: String, query: String = "", weight: Int, essential: Bool = false, counted: Bool = false,
         decode: @Sendable ([UInt8]) throws -> T
     ) async throws -> T {
         let url = baseURL + prefix + "/" + endpoint + (query.isEmpty ? "" : "?" + query)
@@ -144,10 +153,14 @@ package struct BinanceClient: Sendable {
         var generator = SeededGenerator(seed: UInt64(truncatingIfNeeded: label.hashValue))
         while true {
             let ticket = try await governor.acquire(weight: weight, essential: essential)
+            counters.sent(weight: weight, data: counted)
             let failure: String
             do {
                 let response = try await transport.get(HTTPRequest(url: url, headers: headers))
-                await governor.release(ticket, usedWeight: Self.usedWeight(response))
+                let window = await governor.release(ticket, usedWeight: Self.usedWeight(response))
+                counters.window(used: window.used, limit: window.limit)
+                logger.debug(
+                    "GET \(label) → \(response.status), weight \(weight), window \(window.used)/\(window.limit)")
                 switch response.status {
                 case 200:
                     do {
@@ -158,7 +171,9 @@ package struct BinanceClient: Sendable {
                     }
                 case 429:
                     rateLimitWaits += 1
+                    counters.rateLimited()
                     let seconds = Int(response.header("Retry-After") ?? "") ?? 60
+                    logger.info("HTTP 429 on \(label): every request waits \(seconds) s (Retry-After)")
                     await governor.rateLimited(retryAfterSeconds: seconds)
                     guard rateLimitWaits <= retry.maxRateLimitWaits else {
                         throw ExchangeError.unavailable(attempts: rateLimitWaits, last: "HTTP 429 on \(label)")
@@ -180,7 +195,9 @@ package struct BinanceClient: Sendable {
             guard failures < retry.maxAttempts else {
                 throw ExchangeError.unavailable(attempts: failures, last: "\(failure) on \(label)")
             }
+            counters.retried()
             let delay = retry.delayMs(attempt: failures, using: &generator)
+            logger.info("\(failure) on \(label): retry \(failures) in \(delay) ms")
             try await time.sleep(untilMs: time.nowMs() + delay)
         }
     }
@@ -219,7 +236,7 @@ package struct BinanceClient: Sendable {
 package enum KlinesValidator {
     /// - Throws: ``ExchangeError/invalidResponse(_:)`` naming the row and the rule.
     package static func validate(
-        _ rows: [Kline], timeframe: Timeframe, startTime: Int64, endTime: Int64?, limit: Int
+        _ rows: [Kline], grid: CandleGrid, startTime: Int64, endTime: Int64?, limit: Int
     )
         throws
     {
@@ -238,7 +255,7 @@ package enum KlinesValidator {
                 throw ExchangeError.invalidResponse(
                     "kline \(index): open time \(row.openTime) outside the requested window")
             }
-            let nominalClose = timeframe.advance(timeframe.floor(row.openTime), by: 1) - 1
+            let nominalClose = grid.advance(grid.floor(row.openTime), by: 1) - 1
             guard row.closeTime >= row.openTime, row.closeTime <= nominalClose else {
                 throw ExchangeError.invalidResponse(
                     "kline \(index): close time \(row.closeTime) inconsistent with open time \(row.openTime)")

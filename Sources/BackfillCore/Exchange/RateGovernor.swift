@@ -20,6 +20,8 @@ package actor RateGovernor {
         package var windowWaits = 0
         package var rateLimited = 0
         package var maxObservedUsed = 0
+        /// The current window's used weight after the last response.
+        package var windowUsed = 0
     }
 
     private let time: any TimeSource
@@ -91,10 +93,14 @@ package actor RateGovernor {
     }
 
     /// Returns a reservation with the server's `x-mbx-used-weight-*` value, when it sent one.
-    package func release(_ ticket: Ticket, usedWeight: Int?) {
+    /// - Returns: the current window's used weight as best known (the server's figure, or the run's own count) and
+    ///   the window's limit, for the progress line.
+    @discardableResult
+    package func release(_ ticket: Ticket, usedWeight: Int?) -> (used: Int, limit: Int) {
         roll(time.nowMs() + offsetMs)
+        defer { stats.windowUsed = max(observed, completedLocal) }
         // A request sent in an earlier window was counted there; it no longer holds weight in this one.
-        guard ticket.windowStart == windowStart else { return }
+        guard ticket.windowStart == windowStart else { return (max(observed, completedLocal), limit) }
         inFlight = max(0, inFlight - ticket.weight)
         completedLocal += ticket.weight
         if let usedWeight {
@@ -107,6 +113,7 @@ package actor RateGovernor {
             othersPerMs = elapsed >= windowMs / 2 ? pace : max(othersPerMs, pace)
             headerInWindow = true
         }
+        return (max(observed, completedLocal), limit)
     }
 
     /// A 429: every request waits exactly `Retry-After` seconds from now.

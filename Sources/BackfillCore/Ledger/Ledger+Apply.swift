@@ -22,10 +22,14 @@ package struct PendingCommit: Sendable {
 
     package var kind: Kind
     package var pair: Pair
+    /// With a file of a market that is not trading: the end of the task after its last candle, recorded as a
+    /// confirmed exchange gap in the same transaction (the planner continues it while the market stays so).
+    package var trailingGap: TimeRange?
 
-    package init(_ kind: Kind, pair: Pair) {
+    package init(_ kind: Kind, pair: Pair, trailingGap: TimeRange? = nil) {
         self.kind = kind
         self.pair = pair
+        self.trailingGap = trailingGap
     }
 
     var range: TimeRange {
@@ -82,6 +86,10 @@ extension Ledger {
                         continue
                     }
                     results.append(.registered(id: try Self.insert(file, actor: actor, at: now, db: db)))
+                    if let tail = entry.trailingGap {
+                        try Self.insertGap(
+                            exchange: exchange, market: market, pair: entry.pair, range: tail, at: now, db: db)
+                    }
                 case .gap(let range):
                     try Self.insertGap(
                         exchange: exchange, market: market, pair: entry.pair, range: range, at: now, db: db)

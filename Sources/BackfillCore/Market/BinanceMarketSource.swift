@@ -1,3 +1,5 @@
+import Logging
+
 /// The real exchange as a ``MarketSource``: `/time`, exchangeInfo, and (spot only) the first candle.
 package struct BinanceMarketSource: MarketSource {
     package let client: BinanceClient
@@ -5,19 +7,26 @@ package struct BinanceMarketSource: MarketSource {
     private let transport: AsyncHTTPClientTransport?
 
     /// A source on its own connection pool, closed by ``close()``.
-    package init(plan: PlanFile, frozenNowMs: Int64?, apiKey: String?, connections: Int = 2) {
+    package init(
+        plan: PlanFile, frozenNowMs: Int64?, apiKey: String?, connections: Int = 2, logger: Logger = .silent
+    ) {
         self.init(
             market: plan.market, baseURL: plan.baseURL, frozenNowMs: frozenNowMs, apiKey: apiKey,
-            connections: connections)
+            connections: connections, logger: logger)
     }
 
     /// - Parameter baseURL: `nil` for the market's production URL.
-    package init(market: MarketKind, baseURL: String?, frozenNowMs: Int64?, apiKey: String?, connections: Int = 2) {
+    package init(
+        market: MarketKind, baseURL: String?, frozenNowMs: Int64?, apiKey: String?, connections: Int = 2,
+        logger: Logger = .silent
+    ) {
         let transport = AsyncHTTPClientTransport(connections: connections)
         let governor = RateGovernor(limit: market == .spot ? 6000 : 2400, time: SystemTimeSource())
-        client = BinanceClient(
+        var client = BinanceClient(
             transport: transport, market: market, baseURL: baseURL ?? PlanFile.productionBaseURL(market),
             governor: governor, apiKey: apiKey)
+        client.logger = logger
+        self.client = client
         self.frozenNowMs = frozenNowMs
         self.transport = transport
     }

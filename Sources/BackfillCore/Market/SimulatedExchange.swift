@@ -26,9 +26,14 @@ package struct SimulatedExchange: Sendable {
         config.instruments.first { $0.market == market && $0.symbolId == symbolId }
     }
 
+    /// The grid `instrument`'s candles of `timeframe` open on (`3d` from its first trading day, as Binance cuts it).
+    package func grid(_ instrument: Instrument, _ timeframe: Timeframe) -> CandleGrid {
+        timeframe.grid(listedAtMs: instrument.listedAtMs)
+    }
+
     /// Whether the exchange has a regular candle opening at aligned `openTime`.
     package func hasCandle(_ instrument: Instrument, _ timeframe: Timeframe, openTime: Int64) -> Bool {
-        let next = timeframe.advance(openTime, by: 1)
+        let next = grid(instrument, timeframe).advance(openTime, by: 1)
         guard next > instrument.listedAtMs else { return false }
         if let delisted = instrument.delistedAtMs, openTime >= delisted { return false }
         return !config.gaps.contains { gap in
@@ -43,22 +48,23 @@ package struct SimulatedExchange: Sendable {
         serverTime: Int64
     ) -> [Kline] {
         let last = min(endTime ?? serverTime, serverTime)
+        let grid = grid(instrument, timeframe)
         var index: Int64
         if let startTime {
             // Nothing exists before the listing: jump straight to it.
-            index = max(timeframe.ceilIndex(max(startTime, 0)), timeframe.index(containing: instrument.listedAtMs))
+            index = max(grid.ceilIndex(max(startTime, 0)), grid.index(containing: instrument.listedAtMs))
         } else {
             // Most recent `limit` candles up to `last`.
-            index = timeframe.index(containing: last) - Int64(limit) + 1
+            index = grid.index(containing: last) - Int64(limit) + 1
         }
-        let first = startTime ?? timeframe.openTime(ofIndex: index)
+        let first = startTime ?? grid.openTime(ofIndex: index)
         var extras = config.offGridCandles.filter {
             $0.market == instrument.market && $0.symbolId == instrument.symbolId && $0.timeframe == timeframe
                 && $0.openMs >= first && $0.openMs <= last
         }.sorted { $0.openMs < $1.openMs }[...]
         var rows: [Kline] = []
         rows.reserveCapacity(min(limit, 1500))
-        var openTime = timeframe.openTime(ofIndex: index)
+        var openTime = grid.openTime(ofIndex: index)
         var scanned = 0
         while rows.count < limit && scanned < 2_000_000 {
             let gridOpen = openTime <= last ? openTime : Int64.max
@@ -69,7 +75,7 @@ package struct SimulatedExchange: Sendable {
                 rows.append(row)
                 if extra.openMs == gridOpen {
                     index += 1
-                    openTime = timeframe.openTime(ofIndex: index)
+                    openTime = grid.openTime(ofIndex: index)
                 }
                 continue
             }
@@ -79,19 +85,20 @@ package struct SimulatedExchange: Sendable {
             }
             index += 1
             scanned += 1
-            openTime = timeframe.openTime(ofIndex: index)
+            openTime = grid.openTime(ofIndex: index)
         }
         return rows
     }
 
     /// The open time of the pair's first candle (the listing as `earliest` sees it).
     package func firstCandle(_ instrument: Instrument, _ timeframe: Timeframe) -> Int64 {
-        timeframe.floor(instrument.listedAtMs)
+        grid(instrument, timeframe).floor(instrument.listedAtMs)
     }
 
     /// The candle opening at `openTime`; partial when it is still open at `serverTime`.
     package func candle(_ instrument: Instrument, _ timeframe: Timeframe, openTime: Int64, serverTime: Int64) -> Kline {
-        let closeAt = timeframe.advance(timeframe.floor(openTime), by: 1)
+        let grid = grid(instrument, timeframe)
+        let closeAt = grid.advance(grid.floor(openTime), by: 1)
         let seed = Self.mix(
             config.seed ^ Self.fnv(instrument.symbolId) ^ Self.fnv(timeframe.rawValue) ^ UInt64(bitPattern: openTime))
         let open = price(instrument, at: openTime)

@@ -70,3 +70,9 @@ extension Character {
     package var isASCIIDigit: Bool { isASCII && isNumber }
     package var isASCIIUpper: Bool { isASCII && isUppercase }
 }
+
+extension Market {
+    /// Whether the exchange lists the market as trading (Binance status `TRADING`); delisted (`BREAK`, `SETTLING`,
+    /// `CLOSE`) and halted markets are not.
+    package var isTrading: Bool { status == "TRADING" }
+}

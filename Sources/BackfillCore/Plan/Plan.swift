@@ -66,7 +66,8 @@ package struct Plan: Sendable, Equatable, Codable {
 package struct PairPlan: Sendable, Equatable, Codable {
     package var symbol: String
     package var symbolId: String
-    package var timeframe: Timeframe
+    /// The pair's candle grid (its timeframe, and for `3d` the pair's origin).
+    package var grid: CandleGrid
     package var batchLimit: Int
     /// `[start, end)` wanted, or `nil` when the resolved range is empty (e.g. a start in the future).
     package var desired: TimeRange?
@@ -74,17 +75,71 @@ package struct PairPlan: Sendable, Equatable, Codable {
     package var coveredCandles: Int64
     package var desiredCandles: Int64
     package var watermarkMs: Int64?
+    /// Whether the exchange lists the market as trading. The time after the last candle of a market that is not
+    /// trading (delisted, halted) is a confirmed exchange gap rather than data that is late (§3).
+    package var trading: Bool
     package var tasks: [PlanTask]
 
+    package var timeframe: Timeframe { grid.timeframe }
     package var pair: Pair { Pair(symbol: symbol, timeframe: timeframe) }
 
+    package init(
+        symbol: String, symbolId: String, grid: CandleGrid, batchLimit: Int, desired: TimeRange?,
+        coveredCandles: Int64, desiredCandles: Int64, watermarkMs: Int64?, trading: Bool = true, tasks: [PlanTask]
+    ) {
+        self.symbol = symbol
+        self.symbolId = symbolId
+        self.grid = grid
+        self.batchLimit = batchLimit
+        self.desired = desired
+        self.coveredCandles = coveredCandles
+        self.desiredCandles = desiredCandles
+        self.watermarkMs = watermarkMs
+        self.trading = trading
+        self.tasks = tasks
+    }
+
     private enum CodingKeys: String, CodingKey {
-        case symbol, timeframe, desired, tasks
+        case symbol, timeframe, desired, tasks, trading
         case symbolId = "symbol_id"
         case batchLimit = "batch_limit"
         case coveredCandles = "covered_candles"
         case desiredCandles = "desired_candles"
         case watermarkMs = "watermark_ms"
+        case gridOriginMs = "grid_origin_ms"
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        symbol = try c.decode(String.self, forKey: .symbol)
+        symbolId = try c.decode(String.self, forKey: .symbolId)
+        let timeframe = try c.decode(Timeframe.self, forKey: .timeframe)
+        grid =
+            try c.decodeIfPresent(Int64.self, forKey: .gridOriginMs).map { CandleGrid(timeframe, originMs: $0) }
+            ?? CandleGrid(timeframe, listedAtMs: nil)
+        batchLimit = try c.decode(Int.self, forKey: .batchLimit)
+        desired = try c.decodeIfPresent(TimeRange.self, forKey: .desired)
+        coveredCandles = try c.decode(Int64.self, forKey: .coveredCandles)
+        desiredCandles = try c.decode(Int64.self, forKey: .desiredCandles)
+        watermarkMs = try c.decodeIfPresent(Int64.self, forKey: .watermarkMs)
+        trading = try c.decodeIfPresent(Bool.self, forKey: .trading) ?? true
+        tasks = try c.decode([PlanTask].self, forKey: .tasks)
+    }
+
+    /// `grid_origin_ms` is written only for `3d` and `trading` only when false, so other documents are as before.
+    package func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(symbol, forKey: .symbol)
+        try c.encode(symbolId, forKey: .symbolId)
+        try c.encode(timeframe, forKey: .timeframe)
+        if timeframe == .d3 { try c.encode(grid.originMs, forKey: .gridOriginMs) }
+        try c.encode(batchLimit, forKey: .batchLimit)
+        try c.encodeIfPresent(desired, forKey: .desired)
+        try c.encode(coveredCandles, forKey: .coveredCandles)
+        try c.encode(desiredCandles, forKey: .desiredCandles)
+        try c.encodeIfPresent(watermarkMs, forKey: .watermarkMs)
+        if !trading { try c.encode(false, forKey: .trading) }
+        try c.encode(tasks, forKey: .tasks)
     }
 }
 
@@ -92,17 +147,55 @@ package struct PairPlan: Sendable, Equatable, Codable {
 package struct PlanTask: Sendable, Equatable, Hashable, Codable {
     package var symbol: String
     package var symbolId: String
-    package var timeframe: Timeframe
+    /// The pair's candle grid (its timeframe, and for `3d` the pair's origin).
+    package var grid: CandleGrid
     package var range: TimeRange
     /// Grid candles inside `range` (the exchange may have fewer: gaps).
     package var candles: Int64
     /// The file's path relative to the landing directory.
     package var path: String
 
+    package var timeframe: Timeframe { grid.timeframe }
+
+    package init(symbol: String, symbolId: String, grid: CandleGrid, range: TimeRange, candles: Int64, path: String) {
+        self.symbol = symbol
+        self.symbolId = symbolId
+        self.grid = grid
+        self.range = range
+        self.candles = candles
+        self.path = path
+    }
+
     private enum CodingKeys: String, CodingKey {
         case symbol, timeframe, candles, path
         case symbolId = "symbol_id"
         case range
+        case gridOriginMs = "grid_origin_ms"
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        symbol = try c.decode(String.self, forKey: .symbol)
+        symbolId = try c.decode(String.self, forKey: .symbolId)
+        let timeframe = try c.decode(Timeframe.self, forKey: .timeframe)
+        grid =
+            try c.decodeIfPresent(Int64.self, forKey: .gridOriginMs).map { CandleGrid(timeframe, originMs: $0) }
+            ?? CandleGrid(timeframe, listedAtMs: nil)
+        range = try c.decode(TimeRange.self, forKey: .range)
+        candles = try c.decode(Int64.self, forKey: .candles)
+        path = try c.decode(String.self, forKey: .path)
+    }
+
+    /// The `3d` origin is written only for `3d`, so other timeframes' documents are as before.
+    package func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(symbol, forKey: .symbol)
+        try c.encode(symbolId, forKey: .symbolId)
+        try c.encode(timeframe, forKey: .timeframe)
+        if timeframe == .d3 { try c.encode(grid.originMs, forKey: .gridOriginMs) }
+        try c.encode(range, forKey: .range)
+        try c.encode(candles, forKey: .candles)
+        try c.encode(path, forKey: .path)
     }
 }
 

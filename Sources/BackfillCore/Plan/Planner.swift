@@ -42,9 +42,12 @@ package struct Planner: Sendable {
         throw PlanFileError(at: symbol.location, "unknown symbol '\(symbol.value)' on this exchange\(hint)")
     }
 
+    /// The open time of `market`'s first candle as known (the ledger's cache, else the market metadata).
+    package func listedAt(_ market: Market) -> Int64? { snapshot.listings[market.symbol] ?? market.listedAtMs }
+
     /// The first candle of `market` on `timeframe`, from the ledger's cache or the market metadata.
     package func listing(of market: Market, timeframe: Timeframe) -> Int64? {
-        (snapshot.listings[market.symbol] ?? market.listedAtMs).map(timeframe.floor)
+        listedAt(market).map { timeframe.grid(listedAtMs: $0).floor($0) }
     }
 
     func pairPlan(_ planPair: PlanPair) throws -> PairPlan {
@@ -52,36 +55,52 @@ package struct Planner: Sendable {
         let timeframe = planPair.timeframe
         let pair = planPair.pair
         let coverage = snapshot.coverage(of: pair)
-        guard let listing = listing(of: market, timeframe: timeframe) else {
+        guard let listedAt = listedAt(market) else {
             throw PlanningError.listingUnknown(symbol: market.symbol)
         }
+        let grid = timeframe.grid(listedAtMs: listedAt)
+        let listing = grid.floor(listedAt)
         let start: Int64
         switch planPair.start.value {
         case .earliest: start = listing
         case .watermark: start = coverage.watermark ?? listing
-        case .now: start = timeframe.floor(nowMs)
-        case .absolute(let ms): start = timeframe.ceil(ms)
-        case .relative(let delta): start = timeframe.ceil(max(0, nowMs + delta))
+        case .now: start = grid.floor(nowMs)
+        case .absolute(let ms): start = grid.ceil(ms)
+        case .relative(let delta): start = grid.ceil(max(0, nowMs + delta))
         }
         let end: Int64
         switch planPair.end.value {
-        case .earliest, .watermark, .now: end = timeframe.floor(nowMs)
-        case .absolute(let ms): end = timeframe.floor(ms)
-        case .relative(let delta): end = timeframe.floor(max(0, nowMs + delta))
+        case .earliest, .watermark, .now: end = grid.floor(nowMs)
+        case .absolute(let ms): end = grid.floor(ms)
+        case .relative(let delta): end = grid.floor(max(0, nowMs + delta))
         }
         // Nothing before the first candle exists, and the candle open at `now` is never planned.
-        let desired = TimeRange(max(start, listing), min(end, timeframe.floor(nowMs)))
+        let desired = TimeRange(max(start, listing), min(end, grid.floor(nowMs)))
+        let trading = market.isTrading
         var result = PairPlan(
-            symbol: market.symbol, symbolId: market.symbolId, timeframe: timeframe, batchLimit: planPair.batchLimit,
-            desired: desired, coveredCandles: 0, desiredCandles: 0, watermarkMs: coverage.watermark, tasks: [])
+            symbol: market.symbol, symbolId: market.symbolId, grid: grid, batchLimit: planPair.batchLimit,
+            desired: desired, coveredCandles: 0, desiredCandles: 0, watermarkMs: coverage.watermark, trading: trading,
+            tasks: [])
         guard let desired else { return result }
         let wanted = RangeSet(sortedRanges: [desired])
-        let missing = wanted.subtracting(coverage.covered)
-        result.desiredCandles = timeframe.candleCount(in: desired)
-        result.tasks = Chunker(timeframe: timeframe, batchLimit: planPair.batchLimit).tasks(
+        var covered = coverage.covered
+        if !trading, let tail = Self.delistingTail(coverage) { covered.insert(tail) }
+        let missing = wanted.subtracting(covered)
+        result.desiredCandles = grid.candleCount(in: desired)
+        result.tasks = Chunker(grid: grid, batchLimit: planPair.batchLimit).tasks(
             for: missing, exchange: plan.exchange, market: market)
         result.coveredCandles = result.desiredCandles - result.tasks.reduce(0) { $0 + $1.candles }
         return result
+    }
+
+    /// For a market that is not trading: when its coverage ends in a confirmed exchange gap (`apply` records the
+    /// time after the last candle of such a market as one), everything after that gap is part of it for as long as
+    /// the exchange says the market is not trading. Once it trades again, the time after the gap is planned.
+    static func delistingTail(_ coverage: PairCoverage) -> TimeRange? {
+        guard let gap = coverage.gaps.runs.last, let last = coverage.covered.runs.last,
+            gap.upperBound == last.upperBound
+        else { return nil }
+        return TimeRange(gap.upperBound, Int64.max)
     }
 }
 

@@ -73,10 +73,21 @@ struct ApplyCommand: AsyncParsableCommand {
                         path: planPath ?? "", environment: environment, ledger: global.ledger,
                         landing: global.landing))
             }
+            let exchange: ExchangeKind
+            switch input {
+            case .saved(let document): exchange = document.config.exchange
+            case .planFile(let loaded): exchange = loaded.file.exchange
+            }
+            if debug.nowMs != nil, exchange != .simulated {
+                throw ValidationError(
+                    "--now-ms is accepted by apply only with 'exchange: simulated': against a real exchange a frozen "
+                        + "clock would register open candles and confirm future time as gaps")
+            }
             var session = ApplySession(
                 input: input, frozenNowMs: debug.nowMs, parallelism: parallelism, apiKey: environment["API_KEY"],
                 lockTimeoutMs: lockTimeout.milliseconds)
-            session.stageDelayMs = debug.stageDelayMs
+            session.stageDelayMs = TestHooks.stageDelayMs(environment)
+            session.logger = Bootstrap.logger(global.logLevel)
             let stop = StopSignals.install()
             session.shouldStop = { stop.requested }
             let display = ProgressDisplay(progress: session.progress, mode: progress)

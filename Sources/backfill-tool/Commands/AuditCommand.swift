@@ -41,6 +41,7 @@ struct AuditCommand: AsyncParsableCommand {
             let loaded = try LoadedPlan.load(
                 path: planPath, environment: environment, ledger: global.ledger, landing: global.landing)
             var session = AuditSession(loaded: loaded, frozenNowMs: debug.nowMs, apiKey: environment["API_KEY"])
+            session.logger = Bootstrap.logger(global.logLevel)
             session.deep = deep
             session.verifyRemote = verifyRemote
             let report = try await session.run()

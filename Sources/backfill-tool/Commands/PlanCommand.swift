@@ -33,9 +33,12 @@ struct PlanCommand: AsyncParsableCommand {
             let loaded = try LoadedPlan.load(
                 path: planPath, environment: ProcessInfo.processInfo.environment, ledger: global.ledger,
                 landing: global.landing)
+            let logger = Bootstrap.logger(global.logLevel)
             let source = MarketSources.make(
-                for: loaded.file, frozenNowMs: debug.nowMs, apiKey: ProcessInfo.processInfo.environment["API_KEY"])
+                for: loaded.file, frozenNowMs: debug.nowMs, apiKey: ProcessInfo.processInfo.environment["API_KEY"],
+                logger: logger)
             var session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, source: source)
+            session.logger = logger
             session.reportsDrift = true
             let plan: Plan
             do {

@@ -17,12 +17,21 @@ enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
     case trace, debug, info, notice, warning, error, critical
 }
 
-/// Hidden options for tests and reproducible plans (like argument-parser's `roll --seed`).
+/// Hidden options for tests and reproducible plans (like argument-parser's `roll --seed`). `apply` accepts `--now-ms`
+/// only with `exchange: simulated`: against a real exchange a frozen clock would register open candles and confirm
+/// future time as gaps.
 struct DebugOptions: ParsableArguments {
     @Option(name: .customLong("now-ms"), help: .hidden)
     var nowMs: Int64?
+}
 
-    /// Crash tests: pause after each stage of each task so a SIGKILL can land in every stage.
-    @Option(name: .customLong("stage-delay-ms"), help: .hidden)
-    var stageDelayMs: Int = 0
+/// Test hooks that are not options of the shipped binary: enabled by environment variables the tests set.
+enum TestHooks {
+    /// Crash tests: pause this long after each stage of each task (fetch, partial write, rename) so a SIGKILL can
+    /// land in every stage.
+    static let stageDelayVariable = "BACKFILL_TEST_STAGE_DELAY_MS"
+
+    static func stageDelayMs(_ environment: [String: String]) -> Int {
+        environment[stageDelayVariable].flatMap { Int($0) }.map { min(max(0, $0), 10_000) } ?? 0
+    }
 }

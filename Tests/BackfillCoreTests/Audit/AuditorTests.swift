@@ -249,7 +249,8 @@ struct AuditorTests {
         #expect(detail.contains("line 4 duplicate_timestamp"))
         #expect(detail.contains("line 5 off_grid"))
         #expect(detail.contains("1 more"), "the negative volume is counted")
-        let rules = CandleCheck.violations(in: bytes, timeframe: .m5, range: range).map(\.rule)
+        let rules = CandleCheck.violations(in: bytes, grid: Timeframe.m5.grid(listedAtMs: nil), range: range).map(
+            \.rule)
         #expect(rules == [.priceRange, .duplicateTimestamp, .offGrid, .negativeVolume])
         // Reported only: never dropped, never rewritten.
         #expect(try await fixture.apply().driftRepaired == 0)
@@ -260,7 +261,8 @@ struct AuditorTests {
     @Test func candleRulesOneByOne() {
         func rules(_ rows: String, timeframe: Timeframe? = .m1) -> [CandleCheck.Rule] {
             CandleCheck.violations(
-                in: Array(("timestamp,open,high,low,close,volume\n" + rows).utf8), timeframe: timeframe,
+                in: Array(("timestamp,open,high,low,close,volume\n" + rows).utf8),
+                grid: timeframe?.grid(listedAtMs: nil),
                 range: TimeRange(uncheckedLower: 0, upper: 600_000)
             ).map(\.rule)
         }
@@ -277,7 +279,7 @@ struct AuditorTests {
         #expect(rules("0,1,2,1,1\n") == [.malformed])
         #expect(rules("0,1,2,1,1,1e3\n") == [.malformed])
         #expect(
-            CandleCheck.violations(in: Array("time,o\n".utf8), timeframe: nil, range: nil).map(\.rule) == [.header])
+            CandleCheck.violations(in: Array("time,o\n".utf8), grid: nil, range: nil).map(\.rule) == [.header])
         #expect(CandleCheck.Decimal.compare("10", "9.99") == 1)
         #expect(CandleCheck.Decimal.compare("0010.50", "10.5") == 0)
         #expect(CandleCheck.Decimal.compare("-2", "-10") == 1)

@@ -24,7 +24,8 @@ struct BinanceClientTests {
 
     func fetch(_ client: BinanceClient) async throws -> [Kline] {
         try await client.klines(
-            symbolId: "BTCUSDT", timeframe: .h1, startTime: 1_704_067_200_000, endTime: nil, limit: 10)
+            symbolId: "BTCUSDT", grid: Timeframe.h1.grid(listedAtMs: nil), startTime: 1_704_067_200_000, endTime: nil,
+            limit: 10)
     }
 
     @Test(arguments: [
@@ -123,6 +124,14 @@ struct BinanceClientTests {
         #expect(time.sleeps == [7_000])
         #expect(await client.governor.stats.rateLimited == 1)
         #expect(await client.governor.stats.maxObservedUsed == 12, "header names match case-insensitively")
+        // The client's counters, which `apply` prints: one 429, no retry, two requests sent for data.
+        let counted = client.counters.snapshot
+        #expect(counted.rateLimited == 1 && counted.retries == 0 && counted.dataRequests == 2)
+        #expect(counted.windowUsed == 12, "the window's weight as the server reported it")
+        var summary = ApplySummary()
+        summary.count(counted)
+        #expect(summary.rateLimited == 1 && summary.retries == 0 && summary.requests == 2)
+        #expect(summary.text.contains("2 requests, 0 retries, 1 × 429, weight 4, "))
     }
 
     @Test func a418StopsEverythingWithTheBansEnd() async throws {
@@ -163,7 +172,8 @@ struct BinanceClientTests {
         ] {
             let (client, _) = client(transport, market: market)
             _ = try await client.klines(
-                symbolId: "BTCUSDT", timeframe: .h1, startTime: 0, endTime: 3_599_999, limit: 499)
+                symbolId: "BTCUSDT", grid: Timeframe.h1.grid(listedAtMs: nil), startTime: 0, endTime: 3_599_999,
+                limit: 499)
             let url = try #require(transport.requests.last?.url)
             #expect(
                 url == "http://127.0.0.1:1\(prefix)?symbol=BTCUSDT&interval=1h&startTime=0&endTime=3599999&limit=499")

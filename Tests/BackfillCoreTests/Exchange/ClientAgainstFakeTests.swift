@@ -59,7 +59,8 @@ struct ClientAgainstFakeTests {
             let (client, transport) = makeClient(server, connections: 4, retry: Self.fastRetry)
             // 24 000 one-minute candles ending at the frozen "now" (the last one is still open there).
             let range = TimeRange(uncheckedLower: Self.now - 24_000 * 60_000, upper: Self.now + 60_000)
-            let rows = try await client.klines(symbolId: "BTCUSDT", timeframe: .m1, range: range, limit: 1000)
+            let rows = try await client.klines(
+                symbolId: "BTCUSDT", grid: Timeframe.m1.grid(listedAtMs: nil), range: range, limit: 1000)
             await transport.shutdown()
             let closed = rows.filter { $0.closeTime < Self.now }
             #expect(closed == (try Self.expected(server, .spot, "BTCUSDT", .m1, range)), "\(name)")
@@ -106,8 +107,11 @@ struct ClientAgainstFakeTests {
                                 uncheckedLower: range.lowerBound + Int64(part) * 50 * 100 * 60_000,
                                 upper: range.lowerBound + Int64(part + 1) * 50 * 100 * 60_000)
                             group.addTask {
-                                try await client.klines(symbolId: "BTCUSDT", timeframe: .m1, range: slice, limit: 100)
-                                    .count
+                                try await client.klines(
+                                    symbolId: "BTCUSDT", grid: Timeframe.m1.grid(listedAtMs: nil), range: slice,
+                                    limit: 100
+                                )
+                                .count
                             }
                         }
                         return try await group.reduce(0, +)
@@ -133,7 +137,8 @@ struct ClientAgainstFakeTests {
             var perWeight: [Int: Double] = [:]
             for limit in [99, 499, 1000, 1500] {
                 let before = server.state.stats.weightUsed
-                let rows = try await client.klines(symbolId: "BTCUSDT", timeframe: .h1, range: range, limit: limit)
+                let rows = try await client.klines(
+                    symbolId: "BTCUSDT", grid: Timeframe.h1.grid(listedAtMs: nil), range: range, limit: limit)
                 #expect(rows.count == 2_994)
                 perWeight[limit] = Double(rows.count) / Double(server.state.stats.weightUsed - before)
             }
@@ -151,7 +156,7 @@ struct ClientAgainstFakeTests {
             let (client, transport) = makeClient(server, market: .coinm, retry: Self.fastRetry)
             let range = TimeRange(uncheckedLower: Self.now - days * Timeframe.dayMs, upper: Self.now)
             let rows = try await client.klines(
-                symbolId: "BTCUSD_PERP", timeframe: timeframe, range: range, limit: limit)
+                symbolId: "BTCUSD_PERP", grid: timeframe.grid(listedAtMs: nil), range: range, limit: limit)
             await transport.shutdown()
             let expected = try Self.expected(server, .coinm, "BTCUSD_PERP", timeframe, range)
             #expect(rows == expected)
@@ -167,7 +172,9 @@ struct ClientAgainstFakeTests {
                     status: 400, code: -1121, message: "Invalid symbol.",
                     request: "/api/v3/klines?symbol=NOPEUSDT&interval=1h&startTime=0&limit=10")
             ) {
-                _ = try await client.klines(symbolId: "NOPEUSDT", timeframe: .h1, startTime: 0, endTime: nil, limit: 10)
+                _ = try await client.klines(
+                    symbolId: "NOPEUSDT", grid: Timeframe.h1.grid(listedAtMs: nil), startTime: 0, endTime: nil,
+                    limit: 10)
             }
             let raw = AsyncHTTPClientTransport(connections: 1)
             for (query, code) in [

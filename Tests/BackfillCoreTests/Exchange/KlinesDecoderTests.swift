@@ -99,27 +99,33 @@ struct KlinesDecoderTests {
         let btc = try #require(exchange.instrument(.spot, symbolId: "BTCUSDT"))
         let rows = exchange.klines(
             btc, .h1, startTime: utc(2024, 1, 1), endTime: nil, limit: 5, serverTime: utc(2025, 1, 1))
-        try KlinesValidator.validate(rows, timeframe: .h1, startTime: utc(2024, 1, 1), endTime: nil, limit: 5)
+        try KlinesValidator.validate(
+            rows, grid: Timeframe.h1.grid(listedAtMs: nil), startTime: utc(2024, 1, 1), endTime: nil, limit: 5)
         #expect(throws: ExchangeError.self) {
-            try KlinesValidator.validate(rows, timeframe: .h1, startTime: utc(2024, 1, 1), endTime: nil, limit: 4)
+            try KlinesValidator.validate(
+                rows, grid: Timeframe.h1.grid(listedAtMs: nil), startTime: utc(2024, 1, 1), endTime: nil, limit: 4)
         }
         #expect(throws: ExchangeError.self) {
             try KlinesValidator.validate(
-                rows.reversed(), timeframe: .h1, startTime: utc(2024, 1, 1), endTime: nil, limit: 5)
+                rows.reversed(), grid: Timeframe.h1.grid(listedAtMs: nil), startTime: utc(2024, 1, 1), endTime: nil,
+                limit: 5)
         }
         #expect(throws: ExchangeError.self) {
-            try KlinesValidator.validate(rows, timeframe: .h1, startTime: utc(2024, 1, 1, 2), endTime: nil, limit: 5)
+            try KlinesValidator.validate(
+                rows, grid: Timeframe.h1.grid(listedAtMs: nil), startTime: utc(2024, 1, 1, 2), endTime: nil, limit: 5)
         }
         var late = rows
         late[1].closeTime += Timeframe.hourMs
         #expect(throws: ExchangeError.self) {
-            try KlinesValidator.validate(late, timeframe: .h1, startTime: utc(2024, 1, 1), endTime: nil, limit: 5)
+            try KlinesValidator.validate(
+                late, grid: Timeframe.h1.grid(listedAtMs: nil), startTime: utc(2024, 1, 1), endTime: nil, limit: 5)
         }
         // A truncated close (Binance 2017–2018) is consistent; so is an off-grid open.
         var truncated = rows
         truncated[2].closeTime = truncated[2].openTime + 14_838
         truncated[3].openTime += 28 * Timeframe.minuteMs
         truncated[3].closeTime = truncated[3].openTime + 1000
-        try KlinesValidator.validate(truncated, timeframe: .h1, startTime: utc(2024, 1, 1), endTime: nil, limit: 5)
+        try KlinesValidator.validate(
+            truncated, grid: Timeframe.h1.grid(listedAtMs: nil), startTime: utc(2024, 1, 1), endTime: nil, limit: 5)
     }
 }

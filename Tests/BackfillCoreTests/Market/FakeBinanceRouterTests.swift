@@ -96,11 +96,13 @@ struct FakeBinanceRouterTests {
             r.respond(path: "/api/v3/klines", query: "symbol=BTCUSDT&interval=1h&startTime=1515031200000&limit=3"))
         #expect(old.map(\.openTime) == [1_515_031_200_000, 1_515_034_800_000, 1_515_038_400_000])
         #expect(old[1].closeTime == 1_515_034_814_838)
-        try KlinesValidator.validate(old, timeframe: .h1, startTime: 1_515_031_200_000, endTime: nil, limit: 3)
+        try KlinesValidator.validate(
+            old, grid: Timeframe.h1.grid(listedAtMs: nil), startTime: 1_515_031_200_000, endTime: nil, limit: 3)
         let restart = try rows(
             r.respond(path: "/api/v3/klines", query: "symbol=BTCUSDT&interval=1h&startTime=1518166800000&limit=3"))
         #expect(restart.map(\.openTime) == [1_518_168_494_789, 1_518_170_400_000, 1_518_174_000_000])
-        try KlinesValidator.validate(restart, timeframe: .h1, startTime: 1_518_166_800_000, endTime: nil, limit: 3)
+        try KlinesValidator.validate(
+            restart, grid: Timeframe.h1.grid(listedAtMs: nil), startTime: 1_518_166_800_000, endTime: nil, limit: 3)
     }
 
     @Test func configFilesDecodeWithDefaults() throws {

@@ -24,9 +24,12 @@ struct SimulatedExchangeTests {
         let rows = exchange.klines(btc, timeframe, startTime: utc(2020, 1, 1), endTime: nil, limit: 50, serverTime: now)
         #expect(!rows.isEmpty)
         for (a, b) in zip(rows, rows.dropFirst()) { #expect(a.openTime < b.openTime) }
+        // On the symbol's grid: BTCUSDT's 3d candles open on 2017-08-17 + multiples of three days.
+        let grid = exchange.grid(btc, timeframe)
         for row in rows {
-            #expect(timeframe.isAligned(row.openTime))
-            #expect(row.closeTime == timeframe.closeTime(ofOpen: row.openTime))
+            #expect(grid.isAligned(row.openTime))
+            #expect(row.closeTime == grid.closeTime(ofOpen: row.openTime))
+            if timeframe == .d3 { #expect((row.openTime - 1_502_928_000_000) % (3 * Timeframe.dayMs) == 0) }
             for value in [row.open, row.high, row.low, row.close, row.volume] {
                 #expect(value.split(separator: ".").last?.count == 8, "\(value)")
                 #expect(!value.hasPrefix("-"))

@@ -35,7 +35,7 @@ struct TimeframeTests {
         (.h12, utc(2000, 2, 29, 12, 0, 1), utc(2000, 2, 29, 12)),
         (.d1, utc(2024, 2, 29, 13, 0), utc(2024, 2, 29)),
         (.d1, utc(2100, 3, 1, 0, 0, 1), utc(2100, 3, 1)),
-        // 3d: multiples of three days from the epoch (1970-01-01, 01-04, …).
+        // 3d with no listing known: multiples of three days from the epoch (1970-01-01, 01-04, …).
         (.d3, utc(1970, 1, 3, 23), utc(1970, 1, 1)),
         (.d3, utc(1970, 1, 4), utc(1970, 1, 4)),
         (.d3, utc(2017, 8, 17, 4), utc(2017, 8, 16)),
@@ -57,6 +57,7 @@ struct TimeframeTests {
 
     @Test(arguments: floors)
     func floorLandsOnTheGrid(timeframe: Timeframe, instant: Int64, expected: Int64) {
+        let timeframe = timeframe.grid(listedAtMs: nil)
         #expect(timeframe.floor(instant) == expected)
         #expect(timeframe.isAligned(expected))
         #expect(timeframe.ceil(expected) == expected)
@@ -83,6 +84,7 @@ struct TimeframeTests {
 
     @Test(arguments: steps)
     func advanceStepsToTheNextOpen(timeframe: Timeframe, open: Int64, next: Int64) {
+        let timeframe = timeframe.grid(listedAtMs: nil)
         #expect(timeframe.advance(open, by: 1) == next)
         #expect(timeframe.advance(next, by: -1) == open)
         #expect(timeframe.candleCount(in: TimeRange(uncheckedLower: open, upper: next)) == 1)
@@ -91,15 +93,22 @@ struct TimeframeTests {
     @Test func monthCountsAcrossYears() {
         let range = TimeRange(uncheckedLower: utc(2017, 8, 17), upper: utc(2024, 3, 1))
         // September 2017 … February 2024 open inside the range: 4 + 12 × 6 + 2 = 78.
-        #expect(Timeframe.mo1.candleCount(in: range) == 78)
-        #expect(Timeframe.d1.candleCount(in: TimeRange(uncheckedLower: utc(2024, 1, 1), upper: utc(2025, 1, 1))) == 366)
-        #expect(Timeframe.d1.candleCount(in: TimeRange(uncheckedLower: utc(2023, 1, 1), upper: utc(2024, 1, 1))) == 365)
-        #expect(Timeframe.w1.candleCount(in: TimeRange(uncheckedLower: utc(2024, 1, 1), upper: utc(2025, 1, 1))) == 53)
+        #expect(Timeframe.mo1.grid(listedAtMs: nil).candleCount(in: range) == 78)
+        #expect(
+            Timeframe.d1.grid(listedAtMs: nil).candleCount(
+                in: TimeRange(uncheckedLower: utc(2024, 1, 1), upper: utc(2025, 1, 1))) == 366)
+        #expect(
+            Timeframe.d1.grid(listedAtMs: nil).candleCount(
+                in: TimeRange(uncheckedLower: utc(2023, 1, 1), upper: utc(2024, 1, 1))) == 365)
+        #expect(
+            Timeframe.w1.grid(listedAtMs: nil).candleCount(
+                in: TimeRange(uncheckedLower: utc(2024, 1, 1), upper: utc(2025, 1, 1))) == 53)
     }
 
     @Test func everyFixedTimeframeMatchesItsDuration() {
         for timeframe in Timeframe.allCases {
             guard let duration = timeframe.fixedDurationMs else { continue }
+            let timeframe = timeframe.grid(listedAtMs: nil)
             let open = timeframe.floor(utc(2022, 6, 15, 13, 37, 11))
             #expect(timeframe.advance(open, by: 1) - open == duration, "\(timeframe)")
             #expect(timeframe.advance(open, by: 1000) - open == 1000 * duration, "\(timeframe)")

@@ -34,7 +34,8 @@ struct PlannerTests {
         #expect(tasks.first?.range.lowerBound == utc(2024, 1, 1))
         #expect(tasks.last?.range.upperBound == utc(2024, 3, 1))
         for task in tasks {
-            let chunk = Chunker(timeframe: .h1, batchLimit: 1000).chunk(containing: task.range.lowerBound)
+            let chunk = Chunker(grid: Timeframe.h1.grid(listedAtMs: nil), batchLimit: 1000).chunk(
+                containing: task.range.lowerBound)
             #expect(chunk.lowerBound % (1000 * Timeframe.hourMs) == 0)
             #expect(task.range.upperBound <= chunk.upperBound)
             #expect(task.candles <= 1000)
@@ -79,7 +80,7 @@ struct PlannerTests {
             ])
         #expect(plan.pairs[0].coveredCandles == 1440 - 10 * 24 - 11 * 24)
         // A hole splits a chunk, never the grid: task boundaries are chunk boundaries or hole boundaries.
-        let chunker = Chunker(timeframe: .h1, batchLimit: 1000)
+        let chunker = Chunker(grid: Timeframe.h1.grid(listedAtMs: nil), batchLimit: 1000)
         for task in plan.tasks {
             #expect(chunker.chunk(containing: task.range.lowerBound).upperBound >= task.range.upperBound)
         }

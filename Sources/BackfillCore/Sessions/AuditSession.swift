@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Everything `audit` does around the ``Auditor``: plan against the exchange's clock and the ledger (without
 /// writing even the markets cache), then compare. It never creates a ledger or a landing directory.
@@ -8,6 +9,7 @@ package struct AuditSession: Sendable {
     package var apiKey: String?
     package var deep = false
     package var verifyRemote = 0
+    package var logger: Logger = .silent
 
     package init(loaded: LoadedPlan, frozenNowMs: Int64?, apiKey: String?) {
         self.loaded = loaded
@@ -24,7 +26,7 @@ package struct AuditSession: Sendable {
             source = SimulatedMarketSource(market: file.market, frozenNowMs: frozenNowMs)
             remote = { now in SimulatedCandleSource(nowMs: now) }
         case .binance:
-            let binance = BinanceMarketSource(plan: file, frozenNowMs: frozenNowMs, apiKey: apiKey)
+            let binance = BinanceMarketSource(plan: file, frozenNowMs: frozenNowMs, apiKey: apiKey, logger: logger)
             source = binance
             remote = { _ in BinanceCandleSource(client: binance.client) }
         }
@@ -41,6 +43,7 @@ package struct AuditSession: Sendable {
             }
             var session = PlanningSession(plan: file, planSHA256: loaded.sha256, source: source)
             session.cachesMarkets = false
+            session.logger = logger
             let planned: (plan: Plan, snapshot: LedgerSnapshot)
             do {
                 planned = try await session.runWithSnapshot()

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Everything `plan` does around the pure planner: load the plan file, open the ledger if there is one, ask the
 /// exchange for its clock and markets (and a listing once per pair, cached in an existing ledger), snapshot the
@@ -18,6 +19,8 @@ package struct PlanningSession: Sendable {
     /// Above this many registered files `plan` reports only the drift the ledger shows (watermarks) and leaves the
     /// landing area's to `audit`: listing a million files takes longer than `plan`'s one-second budget (§9).
     package static let driftScanLimit = 200_000
+    /// `info`: where the markets came from, listings discovered, the plan per pair.
+    package var logger: Logger = .silent
 
     /// - Parameters:
     ///   - plan: a loaded plan with overrides applied.
@@ -48,13 +51,17 @@ package struct PlanningSession: Sendable {
         var fromCache = false
         if source.usesMarketCache, let ledger = try Ledger.open(path: plan.ledger, create: false) {
             // A remote exchange is asked for exchangeInfo only when the ledger's cache lacks a symbol or is stale,
-            // so a run with nothing to do costs one /time request.
+            // so a run with nothing to do costs one /time request; or when a planned market was not trading: its
+            // status decides whether the time after its last candle is a gap, so a resumption is seen at once.
             let cached = try ledger.cachedMarkets(
                 exchange: plan.exchange, market: plan.market, since: WallClock.nowMs() - Self.marketCacheTTLMs)
             for market in cached { markets[market.symbol] = market }
-            fromCache = pairs.allSatisfy { markets[$0.symbol.value] != nil }
+            fromCache = pairs.allSatisfy { markets[$0.symbol.value]?.isTrading == true }
         }
-        if !fromCache {
+        if fromCache {
+            logger.info("markets from the ledger's cache (\(markets.count) symbols)")
+        } else {
+            logger.info("markets from exchangeInfo")
             markets = [:]
             for market in try await source.markets() where market.market == plan.market {
                 markets[market.symbol] = market
@@ -86,6 +93,7 @@ package struct PlanningSession: Sendable {
             found.listedAtMs = try await source.firstCandle(of: market)
             guard let listedAt = found.listedAtMs else { throw PlanningError.listingUnknown(symbol: market.symbol) }
             snapshot.listings[market.symbol] = listedAt
+            logger.info("listing of \(market.symbol) discovered: first candle at \(listedAt)")
             discovered.append(found)
         }
         if let ledger, cachesMarkets, !discovered.isEmpty {
@@ -93,6 +101,11 @@ package struct PlanningSession: Sendable {
             snapshot.generation = try ledger.generation()
         }
         var made = try Planner(plan: plan, markets: markets, snapshot: snapshot, nowMs: now).makePlan()
+        for pair in made.pairs {
+            let candles = pair.tasks.reduce(0) { $0 + $1.candles }
+            let status = pair.trading ? "" : ", market not trading"
+            logger.info("\(pair.pair): \(pair.tasks.count) chunks to fetch (\(candles) candles)\(status)")
+        }
         if reportsDrift, let ledger {
             var auditor = Auditor(
                 plan: made, snapshot: snapshot, ledger: ledger, landing: LandingArea(path: plan.landing),

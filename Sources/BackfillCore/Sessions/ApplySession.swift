@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Everything `apply` does around the ``Applier``: create the ledger, take its lock, plan against the exchange's
 /// clock (or take a saved plan, refused when the ledger moved since), clean leftovers, execute the tasks, record
@@ -23,6 +24,8 @@ package struct ApplySession: Sendable {
     package var shouldStop: @Sendable () -> Bool = { false }
     /// Counters for the progress display.
     package var progress = ApplyProgress()
+    /// The run's log (`info`: pairs, tasks, repairs, gaps, deferrals; `debug`: each request).
+    package var logger: Logger = .silent
 
     package init(
         input: Input, frozenNowMs: Int64?, parallelism: Int?, apiKey: String?, lockTimeoutMs: Int64 = 30_000
@@ -115,7 +118,7 @@ package struct ApplySession: Sendable {
         case .binance:
             let binance = BinanceMarketSource(
                 market: config.market, baseURL: config.baseURL, frozenNowMs: frozenNowMs, apiKey: apiKey,
-                connections: parallelism ?? ApplyParallelism.maximumConnections)
+                connections: parallelism ?? ApplyParallelism.maximumConnections, logger: logger)
             marketSource = binance
             candleSource = { _ in BinanceCandleSource(client: binance.client) }
             prepare = { _ = try await binance.client.exchangeInfo() }
@@ -142,7 +145,8 @@ package struct ApplySession: Sendable {
         var snapshot: LedgerSnapshot
         switch input {
         case .planFile(let loaded):
-            let session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, source: marketSource)
+            var session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, source: marketSource)
+            session.logger = logger
             (plan, snapshot) = try await session.runWithSnapshot()
         case .saved(let document):
             plan = document.plan
@@ -190,10 +194,14 @@ package struct ApplySession: Sendable {
                 report: audit, ledger: ledger, landing: landing, exchange: config.exchange, market: config.market,
                 columns: config.columns, source: candleSource(plan.nowMs), serverNowMs: plan.nowMs, actor: actor)
             repairer.coverage = snapshot.pairs.mapValues(\.covered)
+            repairer.listings = snapshot.listings
+            repairer.logger = logger
             repairs = try await repairer.run()
             // Adopted files are coverage: plan again so that no task fetches what they hold.
             if repairs.adopted > 0, case .planFile(let loaded) = input {
-                let session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, source: marketSource)
+                logger.info("\(repairs.adopted) files adopted: planning again")
+                var session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, source: marketSource)
+                session.logger = logger
                 (plan, snapshot) = try await session.runWithSnapshot()
             }
         }
@@ -214,7 +222,9 @@ package struct ApplySession: Sendable {
         applier.sleepMs = config.sleepMs
         applier.shouldStop = shouldStop
         applier.progress = progress
-        progress.start(plan: plan, weightLimit: limit)
+        applier.logger = logger
+        logger.info("applying \(plan.taskCount) chunks with parallelism \(parallelism)")
+        progress.start(plan: plan, weightLimit: limit, counters: applier.source.counters)
         do {
             var summary = try await applier.run(coverage: coverage)
             summary.parallelism = parallelism
@@ -222,6 +232,8 @@ package struct ApplySession: Sendable {
             summary.adopted += repairs.adopted
             summary.requests += repairs.requests
             summary.notRepaired = repairs.notRepaired
+            // Over the network, the figures are the client's own counts (every attempt, the repairs' too).
+            if let counters = applier.source.counters { summary.count(counters.snapshot) }
             let json = (try? JSONEncoder().encode(summary)).map { String(decoding: $0, as: UTF8.self) }
             try ledger.finishRun(run, outcome: summary.interrupted ? "interrupted" : "succeeded", summaryJSON: json)
             return (plan, summary)
