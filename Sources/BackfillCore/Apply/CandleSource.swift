@@ -22,11 +22,10 @@ extension CandleSource {
 }
 
 extension PlanTask {
-    /// The task that would write a registered file again (`nil` for a timeframe this tool does not know).
+    /// The task that would write a registered file again.
     /// - Parameter listings: first candles by unified symbol (the `3d` grid is the pair's).
-    init?(_ file: RegisteredFile, listings: [String: Int64]) {
-        guard let timeframe = Timeframe(rawValue: file.timeframe) else { return nil }
-        let grid = timeframe.grid(listedAtMs: listings[file.symbol])
+    init(_ file: RegisteredFile, listings: [String: Int64]) {
+        let grid = file.timeframe.grid(listedAtMs: listings[file.symbol])
         self.init(
             symbol: file.symbol, symbolId: file.symbolId, grid: grid, range: file.range,
             candles: grid.candleCount(in: file.range), path: file.path)

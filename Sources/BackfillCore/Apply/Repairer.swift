@@ -70,7 +70,7 @@ package struct Repairer: Sendable {
                     outcome.notRepaired.append("\(path): its content is registered already")
                 }
             case .restore(let file):
-                guard let task = PlanTask(file, listings: listings) else { continue }
+                let task = PlanTask(file, listings: listings)
                 let rows = try await source.closedCandles(task, market: market, serverNowMs: serverNowMs)
                 outcome.requests += 1
                 let bytes = CSVFormat.render(rows, columns: columns)

@@ -124,12 +124,12 @@ package struct Auditor: Sendable {
         default:
             return nil
         }
+        let forward = (coverage.watermark ?? Int64.min) < contiguous
         let finding = Finding(
             kind: .watermark, symbol: pair.symbol, timeframe: pair.timeframe,
             range: TimeRange(
                 min(contiguous, coverage.watermark ?? contiguous), max(contiguous, coverage.watermark ?? 0)),
-            detail: detail)
-        let forward = (coverage.watermark ?? Int64.min) < contiguous
+            detail: detail, disposition: forward ? .repair : .report)
         return (finding, forward ? .watermark(pair: pair, to: contiguous) : nil)
     }
 
@@ -148,7 +148,7 @@ package struct Auditor: Sendable {
     }
 
     func audit(
-        pair: (symbol: String, symbolId: String, timeframe: String), base: String, ledger: Ledger,
+        pair: (symbol: String, symbolId: String, timeframe: Timeframe), base: String, ledger: Ledger,
         rows: [Ledger.FileRow], listing found: LandingArea.Listing?
     ) throws -> PairAudit {
         let directory = "\(base)/\(pair.symbolId)/\(pair.timeframe)"
@@ -158,7 +158,7 @@ package struct Auditor: Sendable {
         let pathPrefix = directory + "/" + namePrefix
         let directoryPrefix = Array((directory + "/").utf8)
         var listing = found ?? LandingArea.Listing()
-        let timeframe = Timeframe(rawValue: pair.timeframe)
+        let timeframe = pair.timeframe
         var ranges: [TimeRange] = []
         var furthest: Ledger.FileRow?
         var later: [(Ledger.FileRow, LandingArea.Entry?)] = []
@@ -185,7 +185,7 @@ package struct Auditor: Sendable {
                 entry = listing.claim(file.range)
             } else if file.path.utf8.starts(with: directoryPrefix), file.path.utf8.count > directoryPrefix.count {
                 let name = String(decoding: file.path.utf8.dropFirst(directoryPrefix.count), as: UTF8.self)
-                if let range = Self.range(ofName: name, symbolId: pair.symbolId, timeframe: pair.timeframe) {
+                if let range = Self.range(ofName: name, symbolId: pair.symbolId, timeframe: pair.timeframe.rawValue) {
                     entry = listing.claim(range)
                 } else {
                     entry = listing.byName.removeValue(forKey: name)
@@ -214,7 +214,7 @@ package struct Auditor: Sendable {
     /// What the landing check reads before comparing: every registered pair, its ledger rows and its directory's
     /// listing.
     package struct Scan: Sendable {
-        var pairs: [(symbol: String, symbolId: String, timeframe: String)] = []
+        var pairs: [(symbol: String, symbolId: String, timeframe: Timeframe)] = []
         var rows: [[Ledger.FileRow]] = []
         var listings: [LandingArea.Listing?] = []
     }
@@ -342,7 +342,7 @@ package struct Auditor: Sendable {
 
     /// One registered file against what is on disk.
     func check(
-        _ file: Ledger.FileRow, entry: LandingArea.Entry?, symbol: String, symbolId: String, timeframe: Timeframe?,
+        _ file: Ledger.FileRow, entry: LandingArea.Entry?, symbol: String, symbolId: String, timeframe: Timeframe,
         ledger: Ledger, into report: inout AuditReport
     ) throws {
         // The registered hash, read once and only when needed (a read per file would not nest in the cursor).
@@ -357,16 +357,16 @@ package struct Auditor: Sendable {
             report.findings.append(
                 Finding(
                     kind: kind, symbol: symbol, timeframe: timeframe, range: file.range, path: file.path,
-                    detail: detail))
+                    detail: detail, disposition: restore ? .repair : .report))
             guard restore else { return }
             report.repairs.append(
                 .restore(
                     RegisteredFile(
                         id: file.id, path: file.path, sha256: try registeredSHA256(), symbol: symbol,
-                        symbolId: symbolId, timeframe: timeframe?.rawValue ?? "", range: file.range, bytes: file.bytes,
+                        symbolId: symbolId, timeframe: timeframe, range: file.range, bytes: file.bytes,
                         status: file.status, createdAt: file.createdAt)))
         }
-        let consumed = file.status != "downloaded"
+        let consumed = file.status != .downloaded
         guard let entry else {
             // Consumers may move or delete what they claimed; only a `downloaded` file must be there.
             if !consumed {
@@ -394,7 +394,7 @@ package struct Auditor: Sendable {
         }
         if deep,
             let finding = Self.candleFinding(
-                bytes, symbol: symbol, grid: timeframe.map { $0.grid(listedAtMs: snapshot.listings[symbol]) },
+                bytes, symbol: symbol, grid: timeframe.grid(listedAtMs: snapshot.listings[symbol]),
                 range: file.range, path: file.path)
         {
             report.findings.append(finding)
@@ -419,11 +419,13 @@ package struct Auditor: Sendable {
             return
         }
         let detail: String
+        var disposition = Finding.Disposition.report
         if let rows = CSVValidator.rows(in: bytes, range: range, columns: columns), rows > 0 {
             if covered.intersection(RangeSet(sortedRanges: [range])).runs.isEmpty, let timeframe,
                 registered != nil || planned != nil
             {
                 detail = "unregistered, valid for its name (\(rows) candles): apply adopts it"
+                disposition = .repair
                 report.repairs.append(
                     .adopt(path: path, symbol: symbol, symbolId: symbolId, timeframe: timeframe, range: range))
             } else if registered == nil && planned == nil {
@@ -440,7 +442,9 @@ package struct Auditor: Sendable {
                 + ": reported only"
         }
         report.findings.append(
-            Finding(kind: .orphanFile, symbol: symbol, timeframe: timeframe, range: range, path: path, detail: detail))
+            Finding(
+                kind: .orphanFile, symbol: symbol, timeframe: timeframe, range: range, path: path, detail: detail,
+                disposition: disposition))
     }
 
     /// `invalid_candles` for a file, naming the first rows and rules broken (never dropped silently).
@@ -479,8 +483,8 @@ package struct Auditor: Sendable {
         let step = Double(candidates.count) / Double(count)
         for index in 0..<count {
             let file = candidates[Int(Double(index) * step)]
-            guard let task = PlanTask(file, listings: snapshot.listings), let local = try? landing.read(file.path)
-            else { continue }
+            let task = PlanTask(file, listings: snapshot.listings)
+            guard let local = try? landing.read(file.path) else { continue }
             let rows = try await remote.closedCandles(task, market: plan.market, serverNowMs: plan.nowMs)
             report.verified += 1
             let fileColumns: ColumnSet = local.starts(with: Array(CSVFormat.header(.full).utf8)) ? .full : .basic

@@ -135,11 +135,13 @@ extension Ledger {
     }
 
     /// Closes a run record with its outcome and summary.
-    package func finishRun(_ id: Int64, outcome: String, summaryJSON: String?, at now: Int64 = Ledger.nowMs()) throws {
+    package func finishRun(
+        _ id: Int64, outcome: RunOutcome, summaryJSON: String?, at now: Int64 = Ledger.nowMs()
+    ) throws {
         try writer.write { db in
             try db.execute(
                 sql: "UPDATE runs SET finished_at = ?, outcome = ?, summary_json = ? WHERE id = ?",
-                arguments: [now, outcome, summaryJSON, id])
+                arguments: [now, outcome.rawValue, summaryJSON, id])
         }
     }
 }

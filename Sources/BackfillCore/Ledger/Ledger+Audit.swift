@@ -8,10 +8,10 @@ package struct RegisteredFile: Sendable, Equatable {
     package var sha256: String
     package var symbol: String
     package var symbolId: String
-    package var timeframe: String
+    package var timeframe: Timeframe
     package var range: TimeRange
     package var bytes: Int
-    package var status: String
+    package var status: FileStatus
     /// When the row was registered (epoch ms): a file modified after it is hashed even without `--deep`.
     package var createdAt: Int64
 }
@@ -24,7 +24,7 @@ extension Ledger {
     package func registeredPairs(
         exchange: ExchangeKind, market: MarketKind
     ) throws -> [(
-        symbol: String, symbolId: String, timeframe: String
+        symbol: String, symbolId: String, timeframe: Timeframe
     )] {
         try writer.read { db in
             let next = try db.makeStatement(
@@ -33,14 +33,16 @@ extension Ledger {
                     WHERE exchange = ? AND market = ? AND (symbol, timeframe) > (?, ?)
                     ORDER BY symbol, timeframe LIMIT 1
                     """)
-            var pairs: [(symbol: String, symbolId: String, timeframe: String)] = []
+            var pairs: [(symbol: String, symbolId: String, timeframe: Timeframe)] = []
             var after = ("", "")
             while let row = try Row.fetchOne(
                 next, arguments: [exchange.rawValue, market.rawValue, after.0, after.1])
             {
-                let pair: (symbol: String, symbolId: String, timeframe: String) = (row[0], row[2], row[1])
+                let pair: (symbol: String, symbolId: String, timeframe: Timeframe) = (
+                    row[0], row[2], try row.decoded(1, path: path)
+                )
                 pairs.append(pair)
-                after = (pair.symbol, pair.timeframe)
+                after = (pair.symbol, pair.timeframe.rawValue)
             }
             return pairs
         }
@@ -48,7 +50,7 @@ extension Ledger {
 
     /// One pair's registered files, ordered by range (`files_coverage` index).
     package func registeredFiles(
-        exchange: ExchangeKind, market: MarketKind, symbol: String, timeframe: String
+        exchange: ExchangeKind, market: MarketKind, symbol: String, timeframe: Timeframe
     ) throws -> [RegisteredFile] {
         try writer.read { db in
             let cursor = try Row.fetchCursor(
@@ -66,8 +68,9 @@ extension Ledger {
                 guard let range = TimeRange(start, end) else { continue }
                 files.append(
                     RegisteredFile(
-                        id: row[0], path: row[1], sha256: row[2], symbol: row[3], symbolId: row[4], timeframe: row[5],
-                        range: range, bytes: row[8], status: row[9], createdAt: row[10]))
+                        id: row[0], path: row[1], sha256: row[2], symbol: row[3], symbolId: row[4],
+                        timeframe: try row.decoded(5, path: path), range: range, bytes: row[8],
+                        status: try row.decoded(9, path: path), createdAt: row[10]))
             }
             return files
         }
@@ -82,14 +85,14 @@ extension Ledger {
         package var canonical: Bool
         package var range: TimeRange
         package var bytes: Int
-        package var status: String
+        package var status: FileStatus
         package var createdAt: Int64
     }
 
     /// Calls `body` with each of a pair's registered files, ordered by range (`files_coverage` index), inside one
     /// read transaction.
     package func forEachFile(
-        exchange: ExchangeKind, market: MarketKind, symbol: String, timeframe: String, canonicalPrefix: String,
+        exchange: ExchangeKind, market: MarketKind, symbol: String, timeframe: Timeframe, canonicalPrefix: String,
         _ body: (FileRow) throws -> Void
     ) throws {
         try writer.read { db in
@@ -112,7 +115,7 @@ extension Ledger {
                 try body(
                     FileRow(
                         id: row[0], path: canonical ? "" : row[1], canonical: canonical, range: range, bytes: row[4],
-                        status: row[5], createdAt: row[6]))
+                        status: try row.decoded(5, path: path), createdAt: row[6]))
             }
         }
     }

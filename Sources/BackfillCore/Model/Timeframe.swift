@@ -1,6 +1,6 @@
 /// One of Binance's 16 kline intervals. The open times its candles fall on are a ``CandleGrid``, which for `3d`
 /// depends on the pair (``grid(listedAtMs:)``).
-package enum Timeframe: String, CaseIterable, Sendable, Codable, Hashable, Comparable {
+package enum Timeframe: String, CaseIterable, Sendable, Codable, Hashable, Comparable, CustomStringConvertible {
     case s1 = "1s"
     case m1 = "1m"
     case m3 = "3m"
@@ -56,6 +56,9 @@ package enum Timeframe: String, CaseIterable, Sendable, Codable, Hashable, Compa
     /// The grid a pair's candles open on, given the open time of the pair's first candle (any timeframe's: only its
     /// UTC day matters, and only for `3d`). `nil` (a listing not known yet) gives the epoch-aligned grid.
     package func grid(listedAtMs: Int64?) -> CandleGrid { CandleGrid(self, listedAtMs: listedAtMs) }
+
+    /// Binance's spelling (`1m`, `1M`), in messages and paths alike.
+    package var description: String { rawValue }
 
     package static func < (lhs: Timeframe, rhs: Timeframe) -> Bool {
         lhs.nominalDurationMs < rhs.nominalDurationMs

@@ -226,10 +226,65 @@ package struct Finding: Sendable, Equatable, Hashable, Codable {
         case exchangeGap = "exchange_gap"
     }
 
+    /// What `apply` does about a finding (§7's table), decided where the finding is made; renderers and `apply`
+    /// read this value, never the detail's words.
+    package enum Disposition: String, Sendable, Codable, CaseIterable {
+        /// A gap: apply fetches it.
+        case fetch
+        /// Apply repairs it (restores, adopts, deletes a stray partial, moves a watermark forward).
+        case repair
+        /// Apply deletes it (a byte-identical duplicate).
+        case delete
+        /// Reported only.
+        case report
+        /// Information (a confirmed exchange gap): nothing to do.
+        case info
+
+        /// What a finding of `kind` gets unless the place that makes it says otherwise.
+        package static func usual(for kind: Kind) -> Disposition {
+            switch kind {
+            case .gap: .fetch
+            case .exchangeGap: .info
+            case .duplicateFile: .delete
+            case .missingFile, .modifiedFile, .orphanFile, .strayPartial, .watermark: .repair
+            case .overlap, .invalidCandles, .remoteChanged: .report
+            }
+        }
+    }
+
     package var kind: Kind
     package var symbol: String?
     package var timeframe: Timeframe?
     package var range: TimeRange?
     package var path: String?
     package var detail: String
+    package var disposition: Disposition
+
+    package init(
+        kind: Kind, symbol: String? = nil, timeframe: Timeframe? = nil, range: TimeRange? = nil, path: String? = nil,
+        detail: String, disposition: Disposition? = nil
+    ) {
+        self.kind = kind
+        self.symbol = symbol
+        self.timeframe = timeframe
+        self.range = range
+        self.path = path
+        self.detail = detail
+        self.disposition = disposition ?? .usual(for: kind)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case kind, symbol, timeframe, range, path, detail, disposition
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decode(Kind.self, forKey: .kind)
+        symbol = try c.decodeIfPresent(String.self, forKey: .symbol)
+        timeframe = try c.decodeIfPresent(Timeframe.self, forKey: .timeframe)
+        range = try c.decodeIfPresent(TimeRange.self, forKey: .range)
+        path = try c.decodeIfPresent(String.self, forKey: .path)
+        detail = try c.decode(String.self, forKey: .detail)
+        disposition = try c.decodeIfPresent(Disposition.self, forKey: .disposition) ?? .usual(for: kind)
+    }
 }

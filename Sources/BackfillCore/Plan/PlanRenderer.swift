@@ -17,12 +17,10 @@ package enum PlanRenderer {
         }
         for finding in plan.findings {
             let sign: String
-            // Findings apply only reports say so in their detail ("reported only").
-            switch finding.kind {
-            case _ where finding.detail.contains("reported only"): sign = "! drift"
-            case .duplicateFile: sign = "- delete"
-            case .missingFile, .modifiedFile, .orphanFile, .strayPartial, .watermark: sign = "~ repair"
-            default: sign = "! drift"
+            switch finding.disposition {
+            case .delete: sign = "- delete"
+            case .repair: sign = "~ repair"
+            case .fetch, .report, .info: sign = "! drift"
             }
             var line = "\(sign) \(finding.kind.rawValue)"
             if let symbol = finding.symbol { line += " \(symbol)" }

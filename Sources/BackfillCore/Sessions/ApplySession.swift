@@ -235,10 +235,10 @@ package struct ApplySession: Sendable {
             // Over the network, the figures are the client's own counts (every attempt, the repairs' too).
             if let counters = applier.source.counters { summary.count(counters.snapshot) }
             let json = (try? JSONEncoder().encode(summary)).map { String(decoding: $0, as: UTF8.self) }
-            try ledger.finishRun(run, outcome: summary.interrupted ? "interrupted" : "succeeded", summaryJSON: json)
+            try ledger.finishRun(run, outcome: summary.interrupted ? .interrupted : .succeeded, summaryJSON: json)
             return (plan, summary)
         } catch {
-            try? ledger.finishRun(run, outcome: "failed", summaryJSON: nil)
+            try? ledger.finishRun(run, outcome: .failed, summaryJSON: nil)
             throw error
         }
     }
