@@ -16,7 +16,7 @@ package enum CSVValidator {
             previous = time
             for (index, field) in fields.enumerated().dropFirst() {
                 let integerField = columns == .full && (index == 6 || index == 8)
-                guard integerField ? Int64(field) != nil : JSONKlinesDecoder.isDecimal(String(field)) else {
+                guard integerField ? Int64(field) != nil : DecimalText.isWellFormed(field) else {
                     return nil
                 }
             }

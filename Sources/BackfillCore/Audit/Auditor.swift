@@ -151,10 +151,11 @@ package struct Auditor: Sendable {
         pair: (symbol: String, symbolId: String, timeframe: Timeframe), base: String, ledger: Ledger,
         rows: [Ledger.FileRow], listing found: LandingArea.Listing?
     ) throws -> PairAudit {
-        let directory = "\(base)/\(pair.symbolId)/\(pair.timeframe)"
+        let directory =
+            base + "/" + LandingPath.pairDirectory(symbolId: pair.symbolId, timeframe: pair.timeframe.rawValue)
         var result = PairAudit(directory: directory, symbol: pair.symbol)
         var report = AuditReport(deep: deep)
-        let namePrefix = "\(pair.symbolId)__\(pair.timeframe)__"
+        let namePrefix = LandingPath.namePrefix(symbolId: pair.symbolId, timeframe: pair.timeframe.rawValue)
         let pathPrefix = directory + "/" + namePrefix
         let directoryPrefix = Array((directory + "/").utf8)
         var listing = found ?? LandingArea.Listing()
@@ -227,7 +228,7 @@ package struct Auditor: Sendable {
     package static func scan(
         ledger: Ledger, landing: LandingArea, exchange: ExchangeKind, market: MarketKind, stat: Bool
     ) async throws -> Scan {
-        let base = "\(exchange.rawValue)/\(market.rawValue)"
+        let base = LandingPath.base(exchange: exchange, market: market)
         var scan = Scan()
         scan.pairs = try ledger.registeredPairs(exchange: exchange, market: market)
         let pairs = scan.pairs
@@ -237,8 +238,9 @@ package struct Auditor: Sendable {
                     var out: [Ledger.FileRow] = []
                     try ledger.forEachFile(
                         exchange: exchange, market: market, symbol: pair.symbol, timeframe: pair.timeframe,
-                        canonicalPrefix:
-                            "\(base)/\(pair.symbolId)/\(pair.timeframe)/\(pair.symbolId)__\(pair.timeframe)__"
+                        canonicalPrefix: base + "/"
+                            + LandingPath.pairDirectory(symbolId: pair.symbolId, timeframe: pair.timeframe.rawValue)
+                            + "/" + LandingPath.namePrefix(symbolId: pair.symbolId, timeframe: pair.timeframe.rawValue)
                     ) { out.append($0) }
                     return out
                 }
@@ -247,8 +249,9 @@ package struct Auditor: Sendable {
             group.addTask {
                 let all = try pairs.map { pair in
                     try landing.listing(
-                        of: "\(base)/\(pair.symbolId)/\(pair.timeframe)",
-                        prefix: "\(pair.symbolId)__\(pair.timeframe)__",
+                        of: base + "/"
+                            + LandingPath.pairDirectory(symbolId: pair.symbolId, timeframe: pair.timeframe.rawValue),
+                        prefix: LandingPath.namePrefix(symbolId: pair.symbolId, timeframe: pair.timeframe.rawValue),
                         stat: stat)
                 }
                 return (nil, all)
@@ -264,7 +267,7 @@ package struct Auditor: Sendable {
     func landingFindings(into report: inout AuditReport) async throws {
         let exchange = plan.exchange
         let market = plan.market
-        let base = "\(exchange.rawValue)/\(market.rawValue)"
+        let base = LandingPath.base(exchange: exchange, market: market)
         // Per directory: the entries no registered file has claimed, and the files registered there. Pairs are
         // checked on every core at once (a million files: a listing and a ledger cursor per pair).
         var unclaimed: [String: [String: LandingArea.Entry]] = [:]
@@ -314,8 +317,10 @@ package struct Auditor: Sendable {
                 let directory = "\(base)/\(symbolDirectory)/\(tf)"
                 let entries =
                     try unclaimed[directory]
-                    ?? landing.listing(of: directory, prefix: "\(symbolDirectory)__\(tf)__", stat: false)?
-                    .unclaimed(prefix: "\(symbolDirectory)__\(tf)__") ?? [:]
+                    ?? landing.listing(
+                        of: directory, prefix: LandingPath.namePrefix(symbolId: symbolDirectory, timeframe: tf),
+                        stat: false)?
+                    .unclaimed(prefix: LandingPath.namePrefix(symbolId: symbolDirectory, timeframe: tf)) ?? [:]
                 for name in entries.keys.sorted() {
                     let path = "\(directory)/\(name)"
                     guard !elsewhere.contains(path) else { continue }
@@ -464,7 +469,7 @@ package struct Auditor: Sendable {
     /// The range in a name `SYMBOLID__tf__tStart_tEnd.csv` of this directory, or nil when it is not one of ours
     /// (the directory listing's parser, so that both agree on what a canonical name is).
     static func range(ofName name: String, symbolId: String, timeframe: String) -> TimeRange? {
-        let prefix = Array("\(symbolId)__\(timeframe)__".utf8)
+        let prefix = Array(LandingPath.namePrefix(symbolId: symbolId, timeframe: timeframe).utf8)
         return Array(name.utf8).withUnsafeBytes { LandingArea.range(ofName: $0, prefix: prefix) }
     }
 

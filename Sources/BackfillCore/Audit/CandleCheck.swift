@@ -48,7 +48,7 @@ package enum CandleCheck {
             let number = offset + 1
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             guard fields.count == (full ? 11 : 6), let time = Int64(fields[0]),
-                fields[1...5].allSatisfy(Decimal.isWellFormed)
+                fields[1...5].allSatisfy({ DecimalText.isWellFormed($0, signed: true) })
             else {
                 found.append(Violation(line: number, rule: .malformed, detail: "not a candle row: \(line.prefix(80))"))
                 continue
@@ -74,58 +74,18 @@ package enum CandleCheck {
                     Violation(
                         line: number, rule: .offGrid, detail: "timestamp \(time) is not on the \(grid.timeframe) grid"))
             }
-            let lowest = [open, close].allSatisfy { Decimal.compare(low, $0) <= 0 }
-            let highest = [open, close].allSatisfy { Decimal.compare($0, high) <= 0 }
-            if !lowest || !highest || Decimal.compare(low, high) > 0 {
+            let lowest = [open, close].allSatisfy { DecimalText.compare(low, $0) <= 0 }
+            let highest = [open, close].allSatisfy { DecimalText.compare($0, high) <= 0 }
+            if !lowest || !highest || DecimalText.compare(low, high) > 0 {
                 found.append(
                     Violation(
                         line: number, rule: .priceRange,
                         detail: "low \(low) ≤ open \(open), close \(close) ≤ high \(high) broken"))
             }
-            if volume.hasPrefix("-") && Decimal.compare(volume, "0") < 0 {
+            if volume.hasPrefix("-") && DecimalText.compare(volume, "0") < 0 {
                 found.append(Violation(line: number, rule: .negativeVolume, detail: "volume \(volume)"))
             }
         }
         return found
-    }
-
-    /// Decimal strings compared exactly (never through a binary floating-point type).
-    package enum Decimal {
-        /// `-?digits(.digits)?`.
-        package static func isWellFormed(_ text: String) -> Bool {
-            let body = text.hasPrefix("-") ? text.dropFirst() : Substring(text)
-            let parts = body.split(separator: ".", omittingEmptySubsequences: false)
-            guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) })
-            else { return false }
-            return true
-        }
-
-        /// -1, 0 or 1 as `a` is below, equal to or above `b` (both well formed).
-        package static func compare(_ a: String, _ b: String) -> Int {
-            let negativeA = a.hasPrefix("-") && !isZero(a)
-            let negativeB = b.hasPrefix("-") && !isZero(b)
-            if negativeA != negativeB { return negativeA ? -1 : 1 }
-            let magnitude = compareMagnitude(a.trimmingPrefix("-"), b.trimmingPrefix("-"))
-            return negativeA ? -magnitude : magnitude
-        }
-
-        private static func isZero(_ text: String) -> Bool { text.allSatisfy { $0 == "0" || $0 == "." || $0 == "-" } }
-
-        private static func compareMagnitude(_ a: Substring, _ b: Substring) -> Int {
-            func split(_ s: Substring) -> (Substring, Substring) {
-                let parts = s.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-                var integer = parts[0].drop { $0 == "0" }
-                if integer.isEmpty { integer = "" }
-                var fraction = parts.count > 1 ? parts[1] : ""
-                while fraction.last == "0" { fraction = fraction.dropLast() }
-                return (integer, fraction)
-            }
-            let (ia, fa) = split(a)
-            let (ib, fb) = split(b)
-            if ia.count != ib.count { return ia.count < ib.count ? -1 : 1 }
-            if ia != ib { return ia < ib ? -1 : 1 }
-            if fa == fb { return 0 }
-            return fa < fb ? -1 : 1
-        }
     }
 }

@@ -20,7 +20,7 @@ package enum JSONKlinesDecoder {
                 return number.int64Value
             }
             func decimal(_ index: Int) throws -> String {
-                guard let text = fields[index] as? String, isDecimal(text) else {
+                guard let text = fields[index] as? String, DecimalText.isWellFormed(text) else {
                     throw KlinesDecodingError(offset: 0, reason: "field \(index) is not a well-formed decimal")
                 }
                 return text
@@ -35,9 +35,4 @@ package enum JSONKlinesDecoder {
         }
     }
 
-    static func isDecimal(_ text: String) -> Bool {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), text.utf8.count <= 40 else { return false }
-        return parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) }
-    }
 }

@@ -36,7 +36,7 @@ package struct NewFile: Sendable, Equatable {
 
 extension Ledger {
     /// The current time in epoch milliseconds, for `*_at` columns.
-    package static func nowMs() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+    package static func nowMs() -> Int64 { WallClock.nowMs() }
 
     /// Registers `file` with status `downloaded`; returns its id.
     @discardableResult

@@ -280,10 +280,10 @@ struct AuditorTests {
         #expect(rules("0,1,2,1,1,1e3\n") == [.malformed])
         #expect(
             CandleCheck.violations(in: Array("time,o\n".utf8), grid: nil, range: nil).map(\.rule) == [.header])
-        #expect(CandleCheck.Decimal.compare("10", "9.99") == 1)
-        #expect(CandleCheck.Decimal.compare("0010.50", "10.5") == 0)
-        #expect(CandleCheck.Decimal.compare("-2", "-10") == 1)
-        #expect(CandleCheck.Decimal.compare("0.45", "0.5") == -1)
+        #expect(DecimalText.compare("10", "9.99") == 1)
+        #expect(DecimalText.compare("0010.50", "10.5") == 0)
+        #expect(DecimalText.compare("-2", "-10") == 1)
+        #expect(DecimalText.compare("0.45", "0.5") == -1)
     }
 
     @Test func watermarkAheadOfContiguousCoverageIsReported() async throws {
