@@ -24,23 +24,45 @@ var package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
+        // Modules along dependency lines (the compiler keeps the boundaries): the model is pure (Foundation only);
+        // the plan-file loader is the only module importing Yams, the ledger the only one importing GRDB, the
+        // exchange client the only one importing the HTTP stack; the engine composes them; the executable parses
+        // arguments. See Documentation/Architecture.md.
+        .target(name: "BackfillModel"),
         .target(
-            name: "BackfillCore",
+            name: "BackfillSpec",
             dependencies: [
+                "BackfillModel",
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "BackfillLedger",
+            dependencies: ["BackfillModel", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "BackfillExchange",
+            dependencies: [
+                "BackfillModel",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "BackfillEngine",
+            dependencies: [
+                "BackfillModel", "BackfillSpec", "BackfillLedger", "BackfillExchange",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(
             name: "FakeBinance",
             dependencies: [
-                "BackfillCore",
+                "BackfillModel",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -48,27 +70,33 @@ var package = Package(
         ),
         .executableTarget(
             name: "fake-binance",
-            dependencies: ["FakeBinance", "BackfillCore"]
+            dependencies: ["FakeBinance", "BackfillModel"]
         ),
         .executableTarget(
             name: "backfill-tool",
             dependencies: [
-                "BackfillCore",
+                "BackfillEngine", "BackfillModel", "BackfillSpec", "BackfillLedger", "BackfillExchange",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "BackfillTestSupport",
-            dependencies: ["BackfillCore", "FakeBinance"]
+            dependencies: ["BackfillEngine", "BackfillModel", "BackfillExchange", "FakeBinance"]
         ),
         .testTarget(
             name: "BackfillCoreTests",
-            dependencies: ["BackfillCore", "BackfillTestSupport"]
+            dependencies: [
+                "BackfillEngine", "BackfillModel", "BackfillSpec", "BackfillLedger", "BackfillExchange",
+                "BackfillTestSupport", "FakeBinance",
+            ]
         ),
         .testTarget(
             name: "BackfillToolTests",
-            dependencies: ["BackfillCore", "BackfillTestSupport"],
+            dependencies: [
+                "BackfillEngine", "BackfillModel", "BackfillSpec", "BackfillLedger", "BackfillExchange",
+                "BackfillTestSupport", "FakeBinance",
+            ],
             exclude: ["Fixtures", "Snapshots"]
         ),
     ]
@@ -79,7 +107,9 @@ if ProcessInfo.processInfo.environment["BACKFILL_BENCHMARKS"] != nil {
     package.targets.append(
         .executableTarget(
             name: "backfill-bench",
-            dependencies: ["BackfillCore", "FakeBinance"],
+            dependencies: [
+                "BackfillEngine", "BackfillModel", "BackfillSpec", "BackfillLedger", "BackfillExchange", "FakeBinance",
+            ],
             path: "Benchmarks/BackfillBenchmarks"
         )
     )

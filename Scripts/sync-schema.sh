@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates Sources/BackfillCore/Ledger/LedgerSchema.swift from schema/ledger.sql (the reference DDL).
+# Regenerates Sources/BackfillLedger/LedgerSchema.swift from schema/ledger.sql (the reference DDL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 - <<'PY'
@@ -11,5 +11,5 @@ swift = ('// Generated from schema/ledger.sql by Scripts/sync-schema.sh; LedgerS
          '    package static let currentVersion = 1\n\n'
          '    /// Migration `v1`: the text of `schema/ledger.sql`.\n'
          '    package static let v1 = #"""\n' + body + '\n"""#\n}\n')
-open('Sources/BackfillCore/Ledger/LedgerSchema.swift', 'w').write(swift)
+open('Sources/BackfillLedger/LedgerSchema.swift', 'w').write(swift)
 PY

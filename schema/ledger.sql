@@ -1,6 +1,6 @@
 -- backfill-tool ledger (manifest.sqlite), schema version 1.
 --
--- The reference DDL. The tool applies it as migration "v1" (Sources/BackfillCore/Ledger/LedgerSchema.swift holds
+-- The reference DDL. The tool applies it as migration "v1" (Sources/BackfillLedger/LedgerSchema.swift holds
 -- the same text; a test keeps the two identical). Invariants live here, not in the tool, so every program that
 -- opens this file (the live ingester, the training scheduler, a person with sqlite3) is held to them:
 --   * file rows are never deleted: a consumed or duplicate file becomes status 'deleted';

@@ -1,4 +1,8 @@
-import BackfillCore
+import BackfillEngine
+import BackfillExchange
+import BackfillLedger
+import BackfillModel
+import BackfillSpec
 import FakeBinance
 import Foundation
 

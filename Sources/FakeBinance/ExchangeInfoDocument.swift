@@ -1,4 +1,4 @@
-import BackfillCore
+import BackfillModel
 import Foundation
 
 /// exchangeInfo as Binance shapes it per market family, complete enough for ccxt's `load_markets` to parse.

@@ -1,4 +1,4 @@
-import BackfillCore
+import BackfillModel
 import Foundation
 
 /// Everything that describes one fake Binance: the market it serves, its clock, its rate limits and the faults it

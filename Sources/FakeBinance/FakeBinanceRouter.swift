@@ -1,4 +1,4 @@
-import BackfillCore
+import BackfillModel
 import Foundation
 
 /// One response of the fake, before it goes on the wire (where a fault may still mangle it).

@@ -1,4 +1,4 @@
-import BackfillCore
+import BackfillModel
 import Foundation
 import NIOCore
 import NIOHTTP1

@@ -1,4 +1,4 @@
-import BackfillCore
+import BackfillModel
 import FakeBinance
 import Foundation
 

@@ -2,7 +2,11 @@ import BackfillTestSupport
 import Foundation
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 /// `audit` end to end through the built binary: text, JSON, exit codes, and that it changes nothing.
 @Suite(.serialized)

@@ -3,7 +3,11 @@ import FakeBinance
 import Foundation
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 /// Every figure `apply` prints is counted (§1): retries, 429s, requests and weight come from the HTTP client and the
 /// rate governor, and agree with what the fake Binance itself served.

@@ -3,7 +3,11 @@ import Foundation
 import GRDB
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 /// SIGKILL `apply` at many moments, run it again, and compare with an uninterrupted run: same files (bytes), same
 /// ledger rows, same watermarks and gaps, no `.partial`, no row without its file.

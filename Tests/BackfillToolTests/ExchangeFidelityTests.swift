@@ -3,7 +3,11 @@ import FakeBinance
 import Foundation
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 /// Every timeframe end to end against the fake (issue 10): for a symbol listed mid-candle, one delisted mid-range
 /// and one across exchange-wide gaps, `apply` from `earliest` writes exactly the server's closed candles once, a

@@ -3,7 +3,11 @@ import FakeBinance
 import Foundation
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 /// `--log-level` (§1): swift-log on stderr; `info` says what the run does, `debug` each request with its weight, the
 /// default says nothing; `API_KEY`/`API_SECRET` appear at no level.

@@ -2,7 +2,11 @@ import BackfillTestSupport
 import Foundation
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 /// Malformed plan files (Fixtures/malformed): each must fail `validate` and `plan` with exactly this one-line
 /// message and exit 64, and leave the directory (including an existing ledger) exactly as it was.

@@ -3,7 +3,11 @@ import Foundation
 import GRDB
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 /// Epoch ms of a UTC date.
 func utc(_ y: Int64, _ m: Int64, _ d: Int64) -> Int64 { CivilDate(year: y, month: m, day: d).epochMs }

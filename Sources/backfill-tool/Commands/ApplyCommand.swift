@@ -1,5 +1,9 @@
 import ArgumentParser
-import BackfillCore
+import BackfillEngine
+import BackfillExchange
+import BackfillLedger
+import BackfillModel
+import BackfillSpec
 import Foundation
 import Synchronization
 

@@ -1,5 +1,9 @@
 import ArgumentParser
-import BackfillCore
+import BackfillEngine
+import BackfillExchange
+import BackfillLedger
+import BackfillModel
+import BackfillSpec
 import Foundation
 
 /// `backfill-tool validate PLAN.yaml`: checks a plan file without touching the network, ledger or landing area.

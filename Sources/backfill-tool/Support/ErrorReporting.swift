@@ -1,5 +1,9 @@
 import ArgumentParser
-import BackfillCore
+import BackfillEngine
+import BackfillExchange
+import BackfillLedger
+import BackfillModel
+import BackfillSpec
 import Foundation
 
 /// Maps core errors to one stderr line and an exit code (§1): 64 usage, 75 temporary, 1 anything else.

@@ -1,6 +1,10 @@
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 /// `apply`'s default parallelism from the rate budget (§5).
 struct ApplyParallelismTests {

@@ -3,7 +3,11 @@ import Foundation
 import GRDB
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 /// `audit` (§7): one test per finding kind, each creating the situation on a real landing area and ledger.
 struct AuditorTests {

@@ -3,7 +3,11 @@ import FakeBinance
 import Foundation
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 /// The production client and transport against the fake Binance on loopback.
 @Suite(.serialized)

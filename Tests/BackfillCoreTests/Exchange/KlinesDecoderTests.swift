@@ -2,7 +2,11 @@ import FakeBinance
 import Foundation
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 struct KlinesDecoderTests {
     static func randomDecimal(_ rng: inout SplitMix) -> String {

@@ -1,7 +1,11 @@
 import BackfillTestSupport
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 struct RateGovernorTests {
     /// 2023-11-14T22:13:00Z: the start of a minute.

@@ -3,7 +3,11 @@ import Foundation
 import GRDB
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 struct LedgerLockTests {
     @Test func oneHolderAtATime() throws {

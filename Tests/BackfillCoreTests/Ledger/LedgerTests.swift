@@ -3,7 +3,11 @@ import Foundation
 import GRDB
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 func sampleFile(
     _ n: Int, symbol: String = "BTC/USDT", timeframe: Timeframe = .h1, start: Int64? = nil,

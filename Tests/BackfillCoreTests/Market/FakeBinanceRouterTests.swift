@@ -2,7 +2,11 @@ import FakeBinance
 import Foundation
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 /// The fake's Binance semantics, asked directly (no sockets).
 struct FakeBinanceRouterTests {

@@ -1,6 +1,10 @@
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 /// Binance's 3d candles are cut per symbol, from 00:00 UTC of its first trading day (`binance-api.md` §6): raw
 /// `/api/v3/klines` 3d data gives these first opens and later boundaries.

@@ -1,6 +1,10 @@
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 /// A deterministic generator, so a failing case can be replayed from its seed.
 struct SplitMix: RandomNumberGenerator {

@@ -1,6 +1,10 @@
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 /// Epoch ms of a UTC date-time, for readable tables.
 func utc(_ y: Int64, _ mo: Int64, _ d: Int64, _ h: Int64 = 0, _ mi: Int64 = 0, _ s: Int64 = 0) -> Int64 {

@@ -1,6 +1,10 @@
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 /// `plan` shows findings by their disposition (a value decided where the finding is made), never by their words.
 struct PlanRendererTests {

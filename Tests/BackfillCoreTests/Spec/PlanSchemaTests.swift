@@ -1,7 +1,11 @@
 import Foundation
 import Testing
 
-@testable import BackfillCore
+@testable import BackfillEngine
+@testable import BackfillExchange
+@testable import BackfillLedger
+@testable import BackfillModel
+@testable import BackfillSpec
 
 /// Keeps `schema/plan.schema.json` (for editors) and the loader (the real judge) in agreement.
 struct PlanSchemaTests {

@@ -1,0 +1,259 @@
+import BackfillExchange
+import BackfillLedger
+import BackfillModel
+import BackfillSpec
+import Foundation
+import Logging
+
+/// Everything `apply` does around the ``Applier``: create the ledger, take its lock, plan against the exchange's
+/// clock (or take a saved plan, refused when the ledger moved since), clean leftovers, execute the tasks, record
+/// the run.
+package struct ApplySession: Sendable {
+    /// What to apply: a plan file (planned now) or a saved plan from `plan --out`.
+    package enum Input: Sendable {
+        case planFile(LoadedPlan)
+        case saved(PlanDocument)
+    }
+
+    package var input: Input
+    package var frozenNowMs: Int64?
+    /// Tasks at once; `nil` = chosen from the rate budget (``ApplyParallelism``).
+    package var parallelism: Int?
+    package var apiKey: String?
+    /// How long to wait for another `apply` to release the ledger lock.
+    package var lockTimeoutMs: Int64
+    /// Test hook (hidden `--stage-delay-ms`): pause after each stage of each task.
+    package var stageDelayMs = 0
+    /// Set by the first SIGINT/SIGTERM: no new task starts.
+    package var shouldStop: @Sendable () -> Bool = { false }
+    /// Counters for the progress display.
+    package var progress = ApplyProgress()
+    /// The run's log (`info`: pairs, tasks, repairs, gaps, deferrals; `debug`: each request).
+    package var logger: Logger = .silent
+
+    package init(
+        input: Input, frozenNowMs: Int64?, parallelism: Int?, apiKey: String?, lockTimeoutMs: Int64 = 30_000
+    ) {
+        self.input = input
+        self.frozenNowMs = frozenNowMs
+        self.parallelism = parallelism.map { max(1, $0) }
+        self.apiKey = apiKey
+        self.lockTimeoutMs = lockTimeoutMs
+    }
+
+    package init(
+        loaded: LoadedPlan, frozenNowMs: Int64?, parallelism: Int?, apiKey: String?, lockTimeoutMs: Int64 = 30_000
+    ) {
+        self.init(
+            input: .planFile(loaded), frozenNowMs: frozenNowMs, parallelism: parallelism, apiKey: apiKey,
+            lockTimeoutMs: lockTimeoutMs)
+    }
+
+    /// The configuration `apply` runs with.
+    var config: PlanDocument.Config {
+        switch input {
+        case .saved(let document): return document.config
+        case .planFile(let loaded):
+            let file = loaded.file
+            return PlanDocument.Config(
+                exchange: file.exchange, market: file.market, baseURL: file.baseURL, landing: file.landing,
+                ledger: file.ledger, columns: file.columns, sleepMs: file.defaults.sleepMs)
+        }
+    }
+
+    var planSHA256: String {
+        switch input {
+        case .saved(let document): document.planFileSHA256
+        case .planFile(let loaded): loaded.sha256
+        }
+    }
+
+    /// Takes the ledger's apply lock, waiting up to `lockTimeoutMs`.
+    /// - Throws: ``LockBusy`` naming the holder.
+    static func lock(_ ledger: Ledger, owner: String, timeoutMs: Int64) async throws {
+        let deadline = WallClock.nowMs() + timeoutMs
+        while true {
+            guard let holder = try ledger.tryLock(owner: owner) else { return }
+            guard WallClock.nowMs() < deadline else { throw LockBusy(path: ledger.path, holder: holder) }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    /// Plans (or loads the saved plan), and unless `dryRun`, applies. Returns the plan and (when applied) the
+    /// summary.
+    package func run(dryRun: Bool) async throws -> (plan: Plan, summary: ApplySummary?) {
+        let config = config
+        let owner = "backfill-tool apply \(UUID().uuidString.prefix(8).lowercased())"
+        var lockedLedger: Ledger?
+        // A stale saved plan is refused before anything is written, even the lock row.
+        if case .saved(let document) = input {
+            let generation = try Ledger.open(path: config.ledger, create: false)?.generation() ?? 0
+            guard generation == document.ledgerGeneration else {
+                throw StalePlan(saved: document.ledgerGeneration, current: generation)
+            }
+        }
+        if !dryRun {
+            guard let ledger = try Ledger.open(path: config.ledger, create: true) else {
+                throw LedgerError.cannotOpen(path: config.ledger, reason: "could not be created")
+            }
+            try await Self.lock(ledger, owner: owner, timeoutMs: lockTimeoutMs)
+            lockedLedger = ledger
+        }
+        let beating = lockedLedger
+        let heartbeat = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                try? beating?.heartbeat(owner: owner)
+            }
+        }
+        defer {
+            heartbeat.cancel()
+            try? lockedLedger?.unlock(owner: owner)
+        }
+        let marketSource: any MarketSource
+        let candleSource: @Sendable (Int64) -> any CandleSource
+        // Before fetching from Binance, read the weight limit from exchangeInfo (planning may have used the cache).
+        var prepare: @Sendable () async throws -> Void = {}
+        var weightLimit: @Sendable () async -> Int = { 0 }
+        switch config.exchange {
+        case .simulated:
+            marketSource = SimulatedMarketSource(market: config.market, frozenNowMs: frozenNowMs)
+            candleSource = { now in SimulatedCandleSource(nowMs: now) }
+        case .binance:
+            let binance = BinanceMarketSource(
+                market: config.market, baseURL: config.baseURL, frozenNowMs: frozenNowMs, apiKey: apiKey,
+                connections: parallelism ?? ApplyParallelism.maximumConnections, logger: logger)
+            marketSource = binance
+            candleSource = { _ in BinanceCandleSource(client: binance.client) }
+            prepare = { _ = try await binance.client.exchangeInfo() }
+            weightLimit = { await binance.client.governor.limit }
+        }
+        do {
+            let result = try await apply(
+                config: config, marketSource: marketSource, candleSource: candleSource, prepare: prepare,
+                weightLimit: weightLimit, dryRun: dryRun)
+            await marketSource.close()
+            return result
+        } catch {
+            await marketSource.close()
+            throw error
+        }
+    }
+
+    private func apply(
+        config: PlanDocument.Config, marketSource: any MarketSource,
+        candleSource: @Sendable (Int64) -> any CandleSource,
+        prepare: @Sendable () async throws -> Void, weightLimit: @Sendable () async -> Int, dryRun: Bool
+    ) async throws -> (plan: Plan, summary: ApplySummary?) {
+        var plan: Plan
+        var snapshot: LedgerSnapshot
+        switch input {
+        case .planFile(let loaded):
+            var session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, source: marketSource)
+            session.logger = logger
+            (plan, snapshot) = try await session.runWithSnapshot()
+        case .saved(let document):
+            plan = document.plan
+            let ledger = try Ledger.open(path: config.ledger, create: false)
+            let generation = try ledger?.generation() ?? 0
+            guard generation == document.ledgerGeneration else {
+                throw StalePlan(saved: document.ledgerGeneration, current: generation)
+            }
+            snapshot =
+                try ledger?.snapshot(exchange: config.exchange, market: config.market, pairs: plan.pairs.map(\.pair))
+                ?? .empty
+        }
+        guard !dryRun else { return (plan, nil) }
+        guard let ledger = try Ledger.open(path: config.ledger, create: true) else {
+            throw LedgerError.cannotOpen(path: config.ledger, reason: "missing")
+        }
+        let landing = LandingArea(path: config.landing)
+        do {
+            try FileManager.default.createDirectory(at: landing.root, withIntermediateDirectories: true)
+        } catch {
+            throw LandingArea.Failure.io(path: config.landing, reason: "cannot create the landing directory")
+        }
+        let actor = "backfill-tool apply pid \(ProcessInfo.processInfo.processIdentifier)"
+        // exchangeInfo once per run, whether restores, tasks or both need the exchange.
+        var prepared = false
+        func prepareOnce() async throws {
+            guard !prepared else { return }
+            try await prepare()
+            prepared = true
+        }
+        // Drift first (§7): a quick audit of the landing area, then what apply repairs. A saved plan is applied as
+        // saved: its orphans are reported, not adopted (adoption changes coverage under the saved tasks).
+        var auditor = Auditor(plan: plan, snapshot: snapshot, ledger: ledger, landing: landing, columns: config.columns)
+        auditor.statFiles = true
+        var audit = try await auditor.run()
+        if case .saved = input {
+            audit.repairs.removeAll { if case .adopt = $0 { true } else { false } }
+        }
+        var repairs = Repairer.Outcome()
+        if !audit.repairs.isEmpty {
+            if audit.repairs.contains(where: { if case .restore = $0 { true } else { false } }) {
+                try await prepareOnce()
+            }
+            var repairer = Repairer(
+                report: audit, ledger: ledger, landing: landing, exchange: config.exchange, market: config.market,
+                columns: config.columns, source: candleSource(plan.nowMs), serverNowMs: plan.nowMs, actor: actor)
+            repairer.coverage = snapshot.pairs.mapValues(\.covered)
+            repairer.listings = snapshot.listings
+            repairer.logger = logger
+            repairs = try await repairer.run()
+            // Adopted files are coverage: plan again so that no task fetches what they hold.
+            if repairs.adopted > 0, case .planFile(let loaded) = input {
+                logger.info("\(repairs.adopted) files adopted: planning again")
+                var session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, source: marketSource)
+                session.logger = logger
+                (plan, snapshot) = try await session.runWithSnapshot()
+            }
+        }
+        let coverage = snapshot.pairs.mapValues(\.covered)
+        if plan.taskCount > 0 { try await prepareOnce() }
+        let run = try ledger.startRun(command: "apply", planSHA256: planSHA256)
+        let limit = await weightLimit()
+        let parallelism =
+            parallelism
+            ?? ApplyParallelism.automatic(
+                weightLimitPerMinute: limit,
+                weightPerRequest: config.market.klinesWeight(limit: Int(plan.lazyTasks.map(\.candles).max() ?? 1)),
+                cores: ProcessInfo.processInfo.activeProcessorCount)
+        var applier = Applier(
+            plan: plan, exchange: config.exchange, market: config.market, columns: config.columns, ledger: ledger,
+            landing: landing, source: candleSource(plan.nowMs), parallelism: parallelism, actor: actor)
+        applier.stageDelayMs = stageDelayMs
+        applier.sleepMs = config.sleepMs
+        applier.shouldStop = shouldStop
+        applier.progress = progress
+        applier.logger = logger
+        logger.info("applying \(plan.taskCount) chunks with parallelism \(parallelism)")
+        progress.start(plan: plan, weightLimit: limit, counters: applier.source.counters)
+        do {
+            var summary = try await applier.run(coverage: coverage)
+            summary.parallelism = parallelism
+            summary.driftRepaired = repairs.repaired
+            summary.adopted += repairs.adopted
+            summary.requests += repairs.requests
+            summary.notRepaired = repairs.notRepaired
+            // Over the network, the figures are the client's own counts (every attempt, the repairs' too).
+            if let counters = applier.source.counters { summary.count(counters.snapshot) }
+            let json = (try? JSONEncoder().encode(summary)).map { String(decoding: $0, as: UTF8.self) }
+            try ledger.finishRun(run, outcome: summary.interrupted ? .interrupted : .succeeded, summaryJSON: json)
+            return (plan, summary)
+        } catch {
+            try? ledger.finishRun(run, outcome: .failed, summaryJSON: nil)
+            throw error
+        }
+    }
+}
+
+/// `apply --plan-file` on a ledger that changed since `plan --out` (terraform's stale plan).
+package struct StalePlan: Error, Equatable, CustomStringConvertible {
+    package var saved: Int64
+    package var current: Int64
+
+    package var description: String {
+        "saved plan is stale: the ledger changed since it was made (generation \(saved) → \(current)); run plan again"
+    }
+}

@@ -1,0 +1,192 @@
+import BackfillModel
+import Foundation
+import GRDB
+
+/// A file to register: what `apply` (and tests and benchmarks) insert.
+package struct NewFile: Sendable, Equatable {
+    package var sha256: String
+    package var path: String
+    package var exchange: ExchangeKind
+    package var market: MarketKind
+    package var symbol: String
+    package var symbolId: String
+    package var timeframe: Timeframe
+    package var range: TimeRange
+    package var rows: Int
+    package var bytes: Int
+    package var source: FileSource
+
+    package init(
+        sha256: String, path: String, exchange: ExchangeKind, market: MarketKind, symbol: String,
+        symbolId: String, timeframe: Timeframe, range: TimeRange, rows: Int, bytes: Int,
+        source: FileSource
+    ) {
+        self.sha256 = sha256
+        self.path = path
+        self.exchange = exchange
+        self.market = market
+        self.symbol = symbol
+        self.symbolId = symbolId
+        self.timeframe = timeframe
+        self.range = range
+        self.rows = rows
+        self.bytes = bytes
+        self.source = source
+    }
+}
+
+extension Ledger {
+    /// The current time in epoch milliseconds, for `*_at` columns.
+    package static func nowMs() -> Int64 { WallClock.nowMs() }
+
+    /// Registers `file` with status `downloaded`; returns its id.
+    @discardableResult
+    package func register(_ file: NewFile, actor: String, at now: Int64 = Ledger.nowMs()) throws -> Int64 {
+        try writer.write { db in try Self.insert(file, actor: actor, at: now, db: db) }
+    }
+
+    /// Registers many files in one transaction (benchmarks and bulk adoption).
+    package func register(_ files: some Sequence<NewFile>, actor: String, at now: Int64 = Ledger.nowMs()) throws {
+        try writer.write { db in
+            for file in files { _ = try Self.insert(file, actor: actor, at: now, db: db) }
+        }
+    }
+
+    static func insert(_ file: NewFile, actor: String, at now: Int64, db: Database) throws -> Int64 {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO files (sha256, path, exchange, market, symbol, symbol_id, timeframe, t_start, t_end,
+                                   rows, bytes, status, source, created_at, updated_at, updated_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'downloaded', ?, ?, ?, ?)
+                """)
+        try statement.execute(arguments: [
+            file.sha256, file.path, file.exchange.rawValue, file.market.rawValue, file.symbol, file.symbolId,
+            file.timeframe.rawValue, file.range.lowerBound, file.range.upperBound, file.rows, file.bytes,
+            file.source.rawValue, now, now, actor,
+        ])
+        return db.lastInsertedRowID
+    }
+
+    /// Moves a file to `next`, refusing transitions outside §6.2 (the schema refuses them too).
+    /// - Parameters:
+    ///   - lease: owner and expiry, required when moving to `processing`.
+    package func transition(
+        fileId: Int64, to next: FileStatus, actor: String, reason: String? = nil,
+        lease: (owner: String, expiresAt: Int64)? = nil, at now: Int64 = Ledger.nowMs()
+    )
+        throws
+    {
+        try writer.write { db in
+            guard let raw = try String.fetchOne(db, sql: "SELECT status FROM files WHERE id = ?", arguments: [fileId]),
+                let current = FileStatus(rawValue: raw)
+            else { throw LedgerError.unknownFile(id: fileId) }
+            guard current.canTransition(to: next) else {
+                throw LedgerError.transitionRefused(fileId: fileId, from: current, to: next)
+            }
+            try db.execute(
+                sql: """
+                    UPDATE files SET status = ?, lease_owner = ?, lease_expires_at = ?, updated_at = ?, updated_by = ?,
+                                     status_reason = ?
+                    WHERE id = ?
+                    """,
+                arguments: [
+                    next.rawValue, next == .processing ? lease?.owner : nil,
+                    next == .processing ? lease?.expiresAt : nil, now, actor, reason, fileId,
+                ])
+        }
+    }
+
+    /// Sets a watermark, never backwards (a lower value leaves it unchanged); returns the value now stored.
+    @discardableResult
+    package func advanceWatermark(
+        _ name: String, to value: Int64, actor: String, at now: Int64 = Ledger.nowMs()
+    )
+        throws -> Int64
+    {
+        try writer.write { db in try Self.advanceWatermark(name, to: value, actor: actor, at: now, db: db) }
+    }
+
+    static func advanceWatermark(
+        _ name: String, to value: Int64, actor: String, at now: Int64, db: Database
+    )
+        throws -> Int64
+    {
+        try db.execute(
+            sql: """
+                INSERT INTO watermarks (name, value_ms, updated_at, updated_by) VALUES (?, ?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET value_ms = excluded.value_ms, updated_at = excluded.updated_at,
+                                                 updated_by = excluded.updated_by
+                WHERE excluded.value_ms > watermarks.value_ms
+                """,
+            arguments: [name, value, now, actor])
+        return try Int64.fetchOne(db, sql: "SELECT value_ms FROM watermarks WHERE name = ?", arguments: [name]) ?? value
+    }
+
+    /// Records a confirmed exchange gap (a range the exchange has no candles for).
+    package func recordGap(
+        exchange: ExchangeKind, market: MarketKind, pair: Pair, range: TimeRange,
+        at now: Int64 = Ledger.nowMs()
+    ) throws {
+        try writer.write { db in
+            try Self.insertGap(exchange: exchange, market: market, pair: pair, range: range, at: now, db: db)
+        }
+    }
+
+    static func insertGap(
+        exchange: ExchangeKind, market: MarketKind, pair: Pair, range: TimeRange, at now: Int64,
+        db: Database
+    ) throws {
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO exchange_gaps (exchange, market, symbol, timeframe, t_start, t_end, confirmed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                exchange.rawValue, market.rawValue, pair.symbol, pair.timeframe.rawValue, range.lowerBound,
+                range.upperBound, now,
+            ])
+    }
+
+    /// Caches markets and their listing times (the only write `plan` makes).
+    package func cacheMarkets(_ markets: [Market], exchange: ExchangeKind, at now: Int64 = Ledger.nowMs()) throws {
+        try writer.write { db in
+            for market in markets {
+                try db.execute(
+                    sql: """
+                        INSERT INTO markets (exchange, market, symbol, symbol_id, listed_at_ms, status, fetched_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (exchange, market, symbol) DO UPDATE SET
+                            symbol_id = excluded.symbol_id, status = excluded.status, fetched_at = excluded.fetched_at,
+                            listed_at_ms = COALESCE(markets.listed_at_ms, excluded.listed_at_ms)
+                        """,
+                    arguments: [
+                        exchange.rawValue, market.market.rawValue, market.symbol, market.symbolId, market.listedAtMs,
+                        market.status, now,
+                    ])
+            }
+        }
+    }
+
+    /// The cached markets of one exchange and market family (only those fetched after `since`, epoch ms).
+    package func cachedMarkets(exchange: ExchangeKind, market: MarketKind, since: Int64 = 0) throws -> [Market] {
+        try writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT symbol, symbol_id, status, listed_at_ms FROM markets
+                    WHERE exchange = ? AND market = ? AND fetched_at >= ?
+                    """,
+                arguments: [exchange.rawValue, market.rawValue, since]
+            ).map { row in
+                Market(symbol: row[0], symbolId: row[1], market: market, status: row[2], listedAtMs: row[3])
+            }
+        }
+    }
+}
+
+extension Ledger {
+    /// The number of registered files (any status).
+    package func fileCount() throws -> Int {
+        try writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM files") ?? 0 }
+    }
+}

@@ -1,0 +1,59 @@
+import BackfillModel
+import Foundation
+
+/// A ledger that cannot be used as asked: corrupt, newer than this build, unwritable, or a refused change.
+package enum LedgerError: Error, Equatable, CustomStringConvertible, LocalizedError {
+    case notADatabase(path: String)
+    case newerSchema(path: String, unknownMigration: String)
+    case cannotOpen(path: String, reason: String)
+    case readOnly(path: String)
+    case transitionRefused(fileId: Int64, from: FileStatus, to: FileStatus)
+    case unknownFile(id: Int64)
+    case sqlite(String)
+
+    package var description: String {
+        switch self {
+        case .notADatabase(let path):
+            "ledger \(path) is not a SQLite database (corrupt or another kind of file)"
+        case .newerSchema(let path, let migration):
+            "ledger \(path) was written by a newer backfill-tool (migration '\(migration)'); upgrade backfill-tool"
+        case .cannotOpen(let path, let reason):
+            "cannot open ledger \(path): \(reason)"
+        case .readOnly(let path):
+            "ledger \(path) is read-only"
+        case .transitionRefused(let id, let from, let to):
+            "file \(id): status \(from.rawValue) → \(to.rawValue) is not allowed"
+        case .unknownFile(let id):
+            "no file with id \(id) in the ledger"
+        case .sqlite(let message):
+            "ledger error: \(message)"
+        }
+    }
+
+    package var errorDescription: String? { description }
+}
+
+/// The life cycle of a registered file (§6.2).
+package enum FileStatus: String, CaseIterable, Sendable, Codable, Hashable {
+    case downloaded
+    case processing
+    case processed
+    case deleted
+
+    /// Whether a file may move from `self` to `next` (the same rule the schema's trigger enforces).
+    package func canTransition(to next: FileStatus) -> Bool {
+        switch (self, next) {
+        case (.downloaded, .processing), (.processing, .processed), (.processing, .downloaded): true
+        case (.downloaded, .deleted), (.processing, .deleted), (.processed, .deleted): true
+        default: false
+        }
+    }
+}
+
+/// How a file came to be registered.
+package enum FileSource: String, CaseIterable, Sendable, Codable, Hashable {
+    case rest
+    case archive
+    case adopted
+    case external
+}
