@@ -137,10 +137,11 @@ func benchmarkPlan(_ args: Arguments) async throws {
     var inProcess: [Double] = []
     var taskCount = 0
     for _ in 0..<args.runs {
-        let session = PlanningSession(
-            plan: plan, planSHA256: "", source: SimulatedMarketSource(market: .spot, frozenNowMs: now))
         var result: Plan?
         let start = DispatchTime.now().uptimeNanoseconds
+        let root = try CommandRoot.make(
+            config: PlanDocument.Config(plan), createLedger: false, frozenNowMs: now, apiKey: nil)
+        let session = PlanningSession(plan: plan, planSHA256: "", root: root)
         result = try await session.run()
         inProcess.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         taskCount = result?.tasks.count ?? 0

@@ -53,11 +53,7 @@ package struct ApplySession: Sendable {
     var config: PlanDocument.Config {
         switch input {
         case .saved(let document): return document.config
-        case .planFile(let loaded):
-            let file = loaded.file
-            return PlanDocument.Config(
-                exchange: file.exchange, market: file.market, baseURL: file.baseURL, landing: file.landing,
-                ledger: file.ledger, columns: file.columns, sleepMs: file.defaults.sleepMs)
+        case .planFile(let loaded): return PlanDocument.Config(loaded.file)
         }
     }
 
@@ -84,90 +80,70 @@ package struct ApplySession: Sendable {
     package func run(dryRun: Bool) async throws -> (plan: Plan, summary: ApplySummary?) {
         let config = config
         let owner = "backfill-tool apply \(UUID().uuidString.prefix(8).lowercased())"
-        var lockedLedger: Ledger?
-        // A stale saved plan is refused before anything is written, even the lock row.
+        // The ledger is opened once: as it is, for the stale check (a stale saved plan is refused before anything is
+        // written, even the lock row or a new ledger file); created only then, and only to apply.
+        var ledger = try CommandRoot.openLedger(path: config.ledger, create: false)
         if case .saved(let document) = input {
-            let generation = try Ledger.open(path: config.ledger, create: false)?.generation() ?? 0
+            let generation = try ledger?.generation() ?? 0
             guard generation == document.ledgerGeneration else {
                 throw StalePlan(saved: document.ledgerGeneration, current: generation)
             }
         }
-        if !dryRun {
-            guard let ledger = try Ledger.open(path: config.ledger, create: true) else {
+        if !dryRun, ledger == nil {
+            guard let created = try CommandRoot.openLedger(path: config.ledger, create: true) else {
                 throw LedgerError.cannotOpen(path: config.ledger, reason: "could not be created")
             }
-            try await Self.lock(ledger, owner: owner, timeoutMs: lockTimeoutMs)
-            lockedLedger = ledger
+            ledger = created
         }
-        let beating = lockedLedger
+        let lockedLedger = dryRun ? nil : ledger
+        if let lockedLedger { try await Self.lock(lockedLedger, owner: owner, timeoutMs: lockTimeoutMs) }
         let heartbeat = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(5))
-                try? beating?.heartbeat(owner: owner)
+                try? lockedLedger?.heartbeat(owner: owner)
             }
         }
         defer {
             heartbeat.cancel()
             try? lockedLedger?.unlock(owner: owner)
         }
-        let marketSource: any MarketSource
-        let candleSource: @Sendable (Int64) -> any CandleSource
-        // Before fetching from Binance, read the weight limit from exchangeInfo (planning may have used the cache).
-        var prepare: @Sendable () async throws -> Void = {}
-        var weightLimit: @Sendable () async -> Int = { 0 }
-        switch config.exchange {
-        case .simulated:
-            marketSource = SimulatedMarketSource(market: config.market, frozenNowMs: frozenNowMs)
-            candleSource = { now in SimulatedCandleSource(nowMs: now) }
-        case .binance:
-            let binance = BinanceMarketSource(
-                market: config.market, baseURL: config.baseURL, frozenNowMs: frozenNowMs, apiKey: apiKey,
-                connections: parallelism ?? ApplyParallelism.maximumConnections, logger: logger)
-            marketSource = binance
-            candleSource = { _ in BinanceCandleSource(client: binance.client) }
-            prepare = { _ = try await binance.client.exchangeInfo() }
-            weightLimit = { await binance.client.governor.limit }
-        }
+        let root = CommandRoot(
+            ledger: LedgerAccess(opened: ledger, path: config.ledger), landing: LandingArea(path: config.landing),
+            exchange: .make(
+                exchange: config.exchange, market: config.market, baseURL: config.baseURL, frozenNowMs: frozenNowMs,
+                apiKey: apiKey, connections: parallelism ?? ApplyParallelism.maximumConnections, logger: logger),
+            logger: logger)
         do {
-            let result = try await apply(
-                config: config, marketSource: marketSource, candleSource: candleSource, prepare: prepare,
-                weightLimit: weightLimit, dryRun: dryRun)
-            await marketSource.close()
+            let result = try await apply(config: config, root: root, dryRun: dryRun)
+            await root.exchange.close()
             return result
         } catch {
-            await marketSource.close()
+            await root.exchange.close()
             throw error
         }
     }
 
     private func apply(
-        config: PlanDocument.Config, marketSource: any MarketSource,
-        candleSource: @Sendable (Int64) -> any CandleSource,
-        prepare: @Sendable () async throws -> Void, weightLimit: @Sendable () async -> Int, dryRun: Bool
+        config: PlanDocument.Config, root: CommandRoot, dryRun: Bool
     ) async throws -> (plan: Plan, summary: ApplySummary?) {
         var plan: Plan
         var snapshot: LedgerSnapshot
         switch input {
         case .planFile(let loaded):
-            var session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, source: marketSource)
-            session.logger = logger
+            let session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, root: root)
             (plan, snapshot) = try await session.runWithSnapshot()
         case .saved(let document):
             plan = document.plan
-            let ledger = try Ledger.open(path: config.ledger, create: false)
-            let generation = try ledger?.generation() ?? 0
-            guard generation == document.ledgerGeneration else {
-                throw StalePlan(saved: document.ledgerGeneration, current: generation)
-            }
             snapshot =
-                try ledger?.snapshot(exchange: config.exchange, market: config.market, pairs: plan.pairs.map(\.pair))
-                ?? .empty
+                try root.ledger()?.snapshot(
+                    exchange: config.exchange, market: config.market, pairs: plan.pairs.map(\.pair)) ?? .empty
         }
         guard !dryRun else { return (plan, nil) }
-        guard let ledger = try Ledger.open(path: config.ledger, create: true) else {
+        guard let ledger = try root.ledger() else {
             throw LedgerError.cannotOpen(path: config.ledger, reason: "missing")
         }
-        let landing = LandingArea(path: config.landing)
+        let landing = root.landing
+        let candleSource = root.exchange.candles
         do {
             try FileManager.default.createDirectory(at: landing.root, withIntermediateDirectories: true)
         } catch {
@@ -178,7 +154,7 @@ package struct ApplySession: Sendable {
         var prepared = false
         func prepareOnce() async throws {
             guard !prepared else { return }
-            try await prepare()
+            try await root.exchange.prepare()
             prepared = true
         }
         // Drift first (§7): a quick audit of the landing area, then what apply repairs. A saved plan is applied as
@@ -204,15 +180,14 @@ package struct ApplySession: Sendable {
             // Adopted files are coverage: plan again so that no task fetches what they hold.
             if repairs.adopted > 0, case .planFile(let loaded) = input {
                 logger.info("\(repairs.adopted) files adopted: planning again")
-                var session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, source: marketSource)
-                session.logger = logger
+                let session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, root: root)
                 (plan, snapshot) = try await session.runWithSnapshot()
             }
         }
         let coverage = snapshot.pairs.mapValues(\.covered)
         if plan.taskCount > 0 { try await prepareOnce() }
         let run = try ledger.startRun(command: "apply", planSHA256: planSHA256)
-        let limit = await weightLimit()
+        let limit = await root.exchange.weightLimit()
         let parallelism =
             parallelism
             ?? ApplyParallelism.automatic(

@@ -23,20 +23,13 @@ package struct AuditSession: Sendable {
 
     package func run() async throws -> AuditReport {
         let file = loaded.file
-        let source: any MarketSource
-        let remote: (Int64) -> any CandleSource
-        switch file.exchange {
-        case .simulated:
-            source = SimulatedMarketSource(market: file.market, frozenNowMs: frozenNowMs)
-            remote = { now in SimulatedCandleSource(nowMs: now) }
-        case .binance:
-            let binance = BinanceMarketSource(plan: file, frozenNowMs: frozenNowMs, apiKey: apiKey, logger: logger)
-            source = binance
-            remote = { _ in BinanceCandleSource(client: binance.client) }
-        }
+        let root = CommandRoot.make(
+            config: PlanDocument.Config(file), createLedger: false, frozenNowMs: frozenNowMs, apiKey: apiKey,
+            logger: logger)
+        let source = root.exchange.markets
         do {
-            let ledger: Ledger? = try Ledger.open(path: file.ledger, create: false)
-            let landing = LandingArea(path: file.landing)
+            let ledger = try root.ledger()
+            let landing = root.landing
             // The landing area and the ledger's rows are read while the plan is made (a million files: the read
             // is most of the time).
             let deep = deep
@@ -45,9 +38,8 @@ package struct AuditSession: Sendable {
                 return try await Auditor.scan(
                     ledger: ledger, landing: landing, exchange: file.exchange, market: file.market, stat: deep)
             }
-            var session = PlanningSession(plan: file, planSHA256: loaded.sha256, source: source)
+            var session = PlanningSession(plan: file, planSHA256: loaded.sha256, root: root)
             session.cachesMarkets = false
-            session.logger = logger
             let planned: (plan: Plan, snapshot: LedgerSnapshot)
             do {
                 planned = try await session.runWithSnapshot()
@@ -62,7 +54,7 @@ package struct AuditSession: Sendable {
             let plan = planned.plan
             auditor.deep = deep
             auditor.verifyRemote = verifyRemote
-            auditor.remote = remote(plan.nowMs)
+            auditor.remote = root.exchange.candles(plan.nowMs)
             let report = try await auditor.run()
             await source.close()
             return report

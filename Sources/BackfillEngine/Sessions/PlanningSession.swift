@@ -5,15 +5,17 @@ import BackfillSpec
 import Foundation
 import Logging
 
-/// Everything `plan` does around the pure planner: load the plan file, open the ledger if there is one, ask the
-/// exchange for its clock and markets (and a listing once per pair, cached in an existing ledger), snapshot the
-/// ledger, plan.
+/// Everything `plan` does around the pure planner, on the command's ``CommandRoot``: ask the exchange for its clock
+/// and markets (and a listing once per pair, cached in an existing ledger), snapshot the ledger, plan.
 ///
 /// It never creates a ledger or a landing directory: on a missing ledger every desired range is to be fetched.
 package struct PlanningSession: Sendable {
     package var plan: PlanFile
     package var planSHA256: String
     package var source: any MarketSource
+    /// The command's ledger (opened when first needed), `nil` when there is none yet.
+    package var ledgerAccess: LedgerAccess
+    package var clock: any TimeSource
     /// Whether markets and listings learnt from the exchange are cached in an existing ledger (`plan`, `apply`);
     /// `audit` changes nothing, not even that.
     package var cachesMarkets = true
@@ -29,11 +31,14 @@ package struct PlanningSession: Sendable {
     /// - Parameters:
     ///   - plan: a loaded plan with overrides applied.
     ///   - planSHA256: the hash of the plan file's bytes (saved plans record it).
-    ///   - source: the exchange to ask.
-    package init(plan: PlanFile, planSHA256: String, source: any MarketSource) {
+    ///   - root: the command's ledger, exchange, log and clock.
+    package init(plan: PlanFile, planSHA256: String, root: CommandRoot) {
         self.plan = plan
         self.planSHA256 = planSHA256
-        self.source = source
+        source = root.exchange.markets
+        ledgerAccess = root.ledgerAccess
+        logger = root.logger
+        clock = root.clock
     }
 
     /// Plans against the ledger at `plan.ledger` (or an empty one if it does not exist).
@@ -53,12 +58,12 @@ package struct PlanningSession: Sendable {
         let pairs = plan.pairs
         var markets: [String: Market] = [:]
         var fromCache = false
-        if source.usesMarketCache, let ledger = try Ledger.open(path: plan.ledger, create: false) {
+        if source.usesMarketCache, let ledger = try ledgerAccess.get() {
             // A remote exchange is asked for exchangeInfo only when the ledger's cache lacks a symbol or is stale,
             // so a run with nothing to do costs one /time request; or when a planned market was not trading: its
             // status decides whether the time after its last candle is a gap, so a resumption is seen at once.
             let cached = try ledger.cachedMarkets(
-                exchange: plan.exchange, market: plan.market, since: WallClock.nowMs() - Self.marketCacheTTLMs)
+                exchange: plan.exchange, market: plan.market, since: clock.nowMs() - Self.marketCacheTTLMs)
             for market in cached { markets[market.symbol] = market }
             fromCache = pairs.allSatisfy { markets[$0.symbol.value]?.isTrading == true }
         }
@@ -73,7 +78,7 @@ package struct PlanningSession: Sendable {
         }
         // Every symbol is resolved before the ledger is opened for the snapshot: a bad plan leaves no trace.
         for pair in pairs { _ = try Planner.resolve(pair.symbol, in: markets) }
-        let ledger = try Ledger.open(path: plan.ledger, create: false)
+        let ledger = try ledgerAccess.get()
         var snapshot =
             try ledger?.snapshot(exchange: plan.exchange, market: plan.market, pairs: pairs.map(\.pair))
             ?? .empty

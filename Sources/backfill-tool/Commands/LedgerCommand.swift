@@ -30,7 +30,7 @@ struct UnlockCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await ErrorReporting.run {
-            guard let opened = try Ledger.open(path: ledger, create: false) else {
+            guard let opened = try CommandRoot.openLedger(path: ledger, create: false) else {
                 throw LedgerError.cannotOpen(path: ledger, reason: "no such file")
             }
             let holder = try opened.breakLock()

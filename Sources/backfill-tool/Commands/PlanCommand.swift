@@ -37,12 +37,11 @@ struct PlanCommand: AsyncParsableCommand {
             let loaded = try LoadedPlan.load(
                 path: planPath, environment: ProcessInfo.processInfo.environment, ledger: global.ledger,
                 landing: global.landing)
-            let logger = Bootstrap.logger(global.logLevel)
-            let source = MarketSources.make(
-                for: loaded.file, frozenNowMs: debug.nowMs, apiKey: ProcessInfo.processInfo.environment["API_KEY"],
-                logger: logger)
-            var session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, source: source)
-            session.logger = logger
+            let root = CommandRoot.make(
+                config: PlanDocument.Config(loaded.file), createLedger: false, frozenNowMs: debug.nowMs,
+                apiKey: ProcessInfo.processInfo.environment["API_KEY"], logger: Bootstrap.logger(global.logLevel))
+            let source = root.exchange.markets
+            var session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, root: root)
             session.reportsDrift = true
             let plan: Plan
             do {
