@@ -42,9 +42,18 @@ struct CountersTests {
         try await withFakeBinance(config) { server in
             let dir = try TemporaryDirectory("retries")
             try Self.writePlan(dir, baseURL: server.baseURL)
-            let result = try await ToolRunner().run(["apply", "plan.yaml", "--json"], in: dir.path)
+            let result = try await ToolRunner().run(
+                ["apply", "plan.yaml", "--json", "--progress", "always"], in: dir.path)
             #expect(result.exitCode == 0, "\(result.stderr)")
             let summary = try Self.summary(result.stdout)
+            // The progress line's weight is the IP's window (the server's x-mbx-used-weight-1m) against its limit,
+            // not the run's total: the fake's window is one minute of 6000.
+            let line = try #require(result.stderr.split(separator: "\r").last.map(String.init))
+            let window = try #require(line.split(separator: "· ").first { $0.hasPrefix("weight ") })
+            let figures = window.dropFirst("weight ".count).split(separator: " ").first?.split(separator: "/")
+            #expect(figures?.last == "6000", "\(line)")
+            let used = Int(figures?.first ?? "") ?? -1
+            #expect(used > 0 && used <= 6000 && used <= server.state.stats.weightUsed, "\(line)")
             let served = server.state.stats
             #expect(served.faults > 0, "the run met faults")
             #expect(summary["retries"] as? Int == served.faults)
