@@ -50,7 +50,17 @@ package struct BinanceMarketSource: MarketSource {
         return try await client.firstCandle(symbolId: market.symbolId)
     }
 
-    package func close() async { await transport?.shutdown() }
+    /// Closes the connection pool, waiting at most a few seconds: a pool that does not wind down (seen once after a
+    /// 418) must not keep a finished command from exiting; the process's exit releases the sockets anyway.
+    package func close() async {
+        guard let transport else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await transport.shutdown() }
+            group.addTask { try? await Task.sleep(for: .seconds(5)) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
 
     package var usesMarketCache: Bool { true }
 }

@@ -70,6 +70,11 @@ package struct ToolRunner: Sendable {
             outDone.signal()
         }
         reader.start()
+        // No run of the tool in a test takes minutes: one that hangs is killed (and fails its test) rather than
+        // holding the whole suite.
+        let watchdog = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 240, execute: watchdog)
+        defer { watchdog.cancel() }
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         outDone.wait()
         process.waitUntilExit()

@@ -11,6 +11,9 @@ struct BackfillTool: AsyncParsableCommand {
             64 usage error (bad flag or plan file), 75 temporary failure (safe to retry later).
             """,
         version: "0.1.0",
-        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, AuditCommand.self, LedgerCommand.self]
+        subcommands: [
+            ValidateCommand.self, PlanCommand.self, ApplyCommand.self, AuditCommand.self, RunCommand.self,
+            LedgerCommand.self,
+        ]
     )
 }

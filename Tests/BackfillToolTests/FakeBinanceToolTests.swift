@@ -24,6 +24,9 @@ struct FakeBinanceToolTests {
         let config = FakeBinanceConfig(
             clock: .init(frozenMs: Self.now), weight: .init(limit: 5, windowMs: 60_000), bans: .init(strikes: 1))
         try await withFakeBinance(config) { server in
+            // The pings must land in one weight window (a window starting between them would forgive the first
+            // and leave the IP unbanned): start them early in a window.
+            while FakeBinanceState.wallMs() % 60_000 > 30_000 { try await Task.sleep(for: .milliseconds(200)) }
             let raw = AsyncHTTPClientTransport(connections: 1)
             for _ in 0..<8 { _ = try await raw.get(HTTPRequest(url: server.baseURL + "/api/v3/ping")) }
             await raw.shutdown()

@@ -89,11 +89,28 @@ package struct ApplySession: Sendable {
                 throw StalePlan(saved: document.ledgerGeneration, current: generation)
             }
         }
+        let exchange = ExchangeBundle.make(
+            exchange: config.exchange, market: config.market, baseURL: config.baseURL, frozenNowMs: frozenNowMs,
+            apiKey: apiKey, connections: parallelism ?? ApplyParallelism.maximumConnections, logger: logger)
         if !dryRun, ledger == nil {
-            guard let created = try CommandRoot.openLedger(path: config.ledger, create: true) else {
-                throw LedgerError.cannotOpen(path: config.ledger, reason: "could not be created")
+            do {
+                // A plan naming a symbol the exchange does not list leaves no trace: its symbols are resolved
+                // before a new ledger is created (one exchangeInfo, on the first run only).
+                if case .planFile(let loaded) = input, exchange.markets.usesMarketCache {
+                    var known: [String: Market] = [:]
+                    for market in try await exchange.markets.markets() where market.market == config.market {
+                        known[market.symbol] = market
+                    }
+                    for pair in loaded.file.pairs { _ = try Planner.resolve(pair.symbol, in: known) }
+                }
+                guard let created = try CommandRoot.openLedger(path: config.ledger, create: true) else {
+                    throw LedgerError.cannotOpen(path: config.ledger, reason: "could not be created")
+                }
+                ledger = created
+            } catch {
+                await exchange.close()
+                throw error
             }
-            ledger = created
         }
         let lockedLedger = dryRun ? nil : ledger
         if let lockedLedger { try await Self.lock(lockedLedger, owner: owner, timeoutMs: lockTimeoutMs) }
@@ -109,10 +126,7 @@ package struct ApplySession: Sendable {
         }
         let root = CommandRoot(
             ledger: LedgerAccess(opened: ledger, path: config.ledger), landing: LandingArea(path: config.landing),
-            exchange: .make(
-                exchange: config.exchange, market: config.market, baseURL: config.baseURL, frozenNowMs: frozenNowMs,
-                apiKey: apiKey, connections: parallelism ?? ApplyParallelism.maximumConnections, logger: logger),
-            logger: logger)
+            exchange: exchange, logger: logger)
         do {
             let result = try await apply(config: config, root: root, dryRun: dryRun)
             await root.exchange.close()

@@ -10,7 +10,8 @@ package struct SourceLocation: Sendable, Hashable, Codable, CustomStringConverti
         self.column = column
     }
 
-    package var description: String { "\(file):\(line):\(column)" }
+    /// Line 0 marks a value that came from somewhere without lines (an environment variable, named by `file`).
+    package var description: String { line > 0 ? "\(file):\(line):\(column)" : file }
 }
 
 /// A value together with where it was written, so errors found later (an unknown symbol at plan time) can still
