@@ -115,7 +115,15 @@ struct CrashTests {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        try await Task.sleep(for: .milliseconds(300))
+        // Signal once the run is under way (its first file is on disk), however slow the machine's start.
+        for _ in 0..<250 {
+            let found = FileManager.default.enumerator(atPath: dir.path)?.contains {
+                ($0 as? String)?.hasSuffix(".csv") == true
+            }
+            if found == true { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: .milliseconds(100))
         kill(process.processIdentifier, number)
         let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
