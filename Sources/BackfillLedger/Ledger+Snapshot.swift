@@ -23,6 +23,14 @@ extension Ledger {
                     ORDER BY t_start, t_end
                     """)
             let watermarkStatement = try db.cachedStatement(sql: "SELECT value_ms FROM watermarks WHERE name = ?")
+            // Files other programs registered: few, found through their partial index; the engine checks that
+            // they hold the candles their ranges claim (``PairCoverage/external``).
+            let externalStatement = try db.cachedStatement(
+                sql: """
+                    SELECT id, path, t_start, t_end, rows FROM files INDEXED BY files_external
+                    WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ? AND source = 'external'
+                    ORDER BY t_start
+                    """)
             for pair in pairs {
                 let arguments: StatementArguments = [
                     exchange.rawValue, market.rawValue, pair.symbol, pair.timeframe.rawValue,
@@ -33,7 +41,13 @@ extension Ledger {
                 let gaps = try Self.readRanges(gapStatement, arguments: arguments, count: &ignored)
                 let name = WatermarkName.make(exchange: exchange, market: market, pair: pair)
                 let watermark = try Int64.fetchOne(watermarkStatement, arguments: [name])
-                snapshot.pairs[pair] = PairCoverage(files: files, gaps: gaps, fileCount: count, watermark: watermark)
+                var coverage = PairCoverage(files: files, gaps: gaps, fileCount: count, watermark: watermark)
+                let externals = try Row.fetchCursor(externalStatement, arguments: arguments)
+                while let row = try externals.next() {
+                    guard let range = TimeRange(row[2], row[3]) else { continue }
+                    coverage.external.append(ExternalFileRange(id: row[0], path: row[1], range: range, rows: row[4]))
+                }
+                snapshot.pairs[pair] = coverage
             }
             for row in try Row.fetchAll(
                 db, sql: "SELECT symbol, listed_at_ms FROM markets WHERE exchange = ? AND market = ?",
@@ -59,5 +73,29 @@ extension Ledger {
         }
         count = ranges.count
         return RangeSet(sortedRanges: ranges)
+    }
+}
+
+extension Ledger {
+    /// One pair's file ranges without the files `excluded` (files ∪ nothing else), in one read.
+    package func fileRanges(
+        exchange: ExchangeKind, market: MarketKind, pair: Pair, excluding excluded: Set<Int64>
+    ) throws -> RangeSet {
+        try writer.read { db in
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT id, t_start, t_end FROM files INDEXED BY files_coverage
+                    WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ?
+                    ORDER BY t_start, t_end
+                    """, arguments: [exchange.rawValue, market.rawValue, pair.symbol, pair.timeframe.rawValue])
+            var ranges: [TimeRange] = []
+            while let row = try cursor.next() {
+                let id: Int64 = row[0]
+                guard !excluded.contains(id), let range = TimeRange(row[1], row[2]) else { continue }
+                ranges.append(range)
+            }
+            return RangeSet(sortedRanges: ranges)
+        }
     }
 }

@@ -77,6 +77,7 @@ package struct Ledger: Sendable {
     package static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in try db.execute(sql: LedgerSchema.v1) }
+        migrator.registerMigration("v2") { db in try db.execute(sql: LedgerSchema.v2) }
         return migrator
     }
 

@@ -9,6 +9,7 @@ package enum LedgerError: Error, Equatable, CustomStringConvertible, LocalizedEr
     case readOnly(path: String)
     case transitionRefused(fileId: Int64, from: FileStatus, to: FileStatus)
     case unknownFile(id: Int64)
+    case leaseNotHeld(fileId: Int64, owner: String, status: FileStatus, holder: String?)
     case sqlite(String)
 
     package var description: String {
@@ -25,6 +26,12 @@ package enum LedgerError: Error, Equatable, CustomStringConvertible, LocalizedEr
             "file \(id): status \(from.rawValue) → \(to.rawValue) is not allowed"
         case .unknownFile(let id):
             "no file with id \(id) in the ledger"
+        case .leaseNotHeld(let id, let owner, let status, let holder):
+            if status == .processing, let holder {
+                "file \(id) is leased to \(holder), not \(owner) (its lease may have expired and been claimed again)"
+            } else {
+                "file \(id) is \(status.rawValue), not processing under a lease of \(owner)"
+            }
         case .sqlite(let message):
             "ledger error: \(message)"
         }

@@ -1,11 +1,9 @@
-import BackfillModel
-
-// Generated from schema/ledger.sql by Scripts/sync-schema.sh; LedgerSchemaTests keeps the two identical.
+// Generated from schema/ledger*.sql by Scripts/sync-schema.sh; LedgerSchemaTests keeps them identical.
 
 /// The ledger's DDL, one entry per numbered migration.
 package enum LedgerSchema {
     /// The newest schema version this build knows.
-    package static let currentVersion = 1
+    package static let currentVersion = 2
 
     /// Migration `v1`: the text of `schema/ledger.sql`.
     package static let v1 = #"""
@@ -194,6 +192,23 @@ package enum LedgerSchema {
         BEGIN
             UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
         END;
+
+        """#
+
+    /// Migration `v2`: the text of `schema/ledger-v2.sql`.
+    package static let v2 = #"""
+        -- backfill-tool ledger (manifest.sqlite), migration v2: the consumer side.
+        --
+        -- Applied after schema/ledger.sql (v1); Sources/BackfillLedger/LedgerSchema.swift holds the same text.
+        --   * files written by other programs (source 'external') are found without a pass over a whole series: the planner
+        --     compares their row counts with their ranges, and reads those that do not fill them;
+        --   * expired leases are found without a pass over the table.
+
+        CREATE INDEX files_external ON files (exchange, market, symbol, timeframe, t_start) WHERE source = 'external';
+
+        CREATE INDEX files_leases ON files (lease_expires_at) WHERE status = 'processing';
+
+        UPDATE meta SET value = '2' WHERE key = 'schema_version';
 
         """#
 }

@@ -82,7 +82,7 @@ struct PlanCommandTests {
                         sha256: String(repeating: "a", count: 63) + String(n),
                         path: "simulated/spot/BTCUSDT/1h/f\(n).csv",
                         exchange: .simulated, market: .spot, symbol: btc.symbol, symbolId: "BTCUSDT", timeframe: .h1,
-                        range: range, rows: 1, bytes: 1, source: .external), actor: "test"))
+                        range: range, rows: 1, bytes: 1, source: .rest), actor: "test"))
         }
         try ledger.transition(fileId: ids[0], to: .processing, actor: "trainer", lease: ("trainer", 9_999_999_999_999))
         try ledger.transition(fileId: ids[0], to: .processed, actor: "trainer")

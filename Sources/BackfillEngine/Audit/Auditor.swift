@@ -167,6 +167,10 @@ package struct Auditor: Sendable {
         var ranges: [TimeRange] = []
         var furthest: Ledger.FileRow?
         var later: [(Ledger.FileRow, LandingArea.Entry?)] = []
+        let heldBySparse = snapshot.coverage(of: Pair(symbol: pair.symbol, timeframe: timeframe)).held
+        func held(_ row: Ledger.FileRow) -> RangeSet {
+            heldBySparse[row.id] ?? RangeSet(sortedRanges: [row.range])
+        }
         func withPath(_ row: Ledger.FileRow) -> Ledger.FileRow {
             guard row.canonical else { return row }
             var row = row
@@ -177,11 +181,14 @@ package struct Auditor: Sendable {
             result.files += 1
             ranges.append(file.range)
             // Overlap: a candle covered by two registered files.
-            if let previous = furthest, file.range.lowerBound < previous.range.upperBound {
+            // A file another program wrote that does not fill its range overlaps only by the candles it holds.
+            if let previous = furthest, file.range.lowerBound < previous.range.upperBound,
+                let overlap = held(file).intersection(held(previous)).runs.first
+            {
                 report.findings.append(
                     Finding(
-                        kind: .overlap, symbol: pair.symbol, timeframe: timeframe,
-                        range: file.range.intersection(previous.range), path: withPath(file).path,
+                        kind: .overlap, symbol: pair.symbol, timeframe: timeframe, range: overlap,
+                        path: withPath(file).path,
                         detail: "also covered by \(withPath(previous).path) (double-train risk; reported only)"))
             }
             if furthest.map({ file.range.upperBound > $0.range.upperBound }) ?? true { furthest = file }

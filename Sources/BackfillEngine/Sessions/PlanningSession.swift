@@ -109,6 +109,17 @@ package struct PlanningSession: Sendable {
             try ledger.cacheMarkets(discovered, exchange: plan.exchange)
             snapshot.generation = try ledger.generation()
         }
+        if let ledger, snapshot.pairs.values.contains(where: { !$0.external.isEmpty }) {
+            var grids: [Pair: CandleGrid] = [:]
+            for pair in pairs {
+                let market = try Planner.resolve(pair.symbol, in: markets)
+                grids[pair.pair] = CandleGrid(
+                    pair.timeframe, listedAtMs: snapshot.listings[market.symbol] ?? market.listedAtMs)
+            }
+            try ExternalCoverage(
+                ledger: ledger, landing: LandingArea(path: plan.landing), exchange: plan.exchange, market: plan.market
+            ).resolve(&snapshot, grids: grids)
+        }
         var made = try Planner(plan: plan, markets: markets, snapshot: snapshot, nowMs: now).makePlan()
         for pair in made.pairs {
             let candles = pair.tasks.reduce(0) { $0 + $1.candles }

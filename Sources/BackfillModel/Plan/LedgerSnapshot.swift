@@ -30,6 +30,11 @@ package struct PairCoverage: Sendable, Equatable {
     package var gaps: RangeSet
     package var fileCount: Int
     package var watermark: Int64?
+    /// Files registered by other programs (`source = external`): their ranges are in `files` until the engine has
+    /// checked them; a file whose rows do not fill its range counts only for the candles it holds.
+    package var external: [ExternalFileRange] = []
+    /// The candles that files which do not fill their range actually hold, by file id (set by the engine).
+    package var held: [Int64: RangeSet] = [:]
 
     package init(
         files: RangeSet = RangeSet(), gaps: RangeSet = RangeSet(), fileCount: Int = 0,
@@ -51,5 +56,20 @@ package enum WatermarkName {
     package static func make(exchange: ExchangeKind, market: MarketKind, pair: Pair) -> String {
         let prefix = exchange == .simulated ? "simulated" : market.ccxtExchangeId
         return "ingest:\(prefix):\(pair.symbol):\(pair.timeframe.rawValue)"
+    }
+}
+
+/// A file another program registered: where it is, the range its row claims and how many rows it says it has.
+package struct ExternalFileRange: Sendable, Equatable {
+    package var id: Int64
+    package var path: String
+    package var range: TimeRange
+    package var rows: Int64
+
+    package init(id: Int64, path: String, range: TimeRange, rows: Int64) {
+        self.id = id
+        self.path = path
+        self.range = range
+        self.rows = rows
     }
 }

@@ -11,7 +11,10 @@ struct LedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
         abstract: "Inspect and maintain the ledger.",
-        subcommands: [UnlockCommand.self]
+        subcommands: [
+            LedgerStatusCommand.self, LedgerFilesCommand.self, LedgerRegisterCommand.self, LedgerClaimCommand.self,
+            LedgerCompleteCommand.self, LedgerReleaseCommand.self, LedgerImportLegacyCommand.self, UnlockCommand.self,
+        ]
     )
 }
 

@@ -29,6 +29,9 @@ struct LedgerTests {
     @Test func schemaFileAndMigrationAreIdentical() throws {
         let sql = try String(contentsOf: repositoryRoot.appendingPathComponent("schema/ledger.sql"), encoding: .utf8)
         #expect(sql == LedgerSchema.v1, "run Scripts/sync-schema.sh after editing schema/ledger.sql")
+        let v2 = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("schema/ledger-v2.sql"), encoding: .utf8)
+        #expect(v2 == LedgerSchema.v2, "run Scripts/sync-schema.sh after editing schema/ledger-v2.sql")
     }
 
     @Test func openCreatesWALLedgerWithParentsOnlyWhenAsked() throws {
@@ -68,10 +71,10 @@ struct LedgerTests {
         do {
             let ledger = try #require(try Ledger.open(path: path, create: true))
             try ledger.writer.write { db in
-                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v2')")
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99')")
             }
         }
-        #expect(throws: LedgerError.newerSchema(path: path, unknownMigration: "v2")) {
+        #expect(throws: LedgerError.newerSchema(path: path, unknownMigration: "v99")) {
             try Ledger.open(path: path, create: false)
         }
     }
