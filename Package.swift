@@ -95,7 +95,7 @@ var package = Package(
             name: "BackfillToolTests",
             dependencies: [
                 "BackfillEngine", "BackfillModel", "BackfillSpec", "BackfillLedger", "BackfillExchange",
-                "BackfillTestSupport", "FakeBinance",
+                "BackfillTestSupport", "FakeBinance", .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["Fixtures", "Snapshots"]
         ),

@@ -201,6 +201,9 @@ package struct ApplySession: Sendable {
         let coverage = snapshot.pairs.mapValues(\.covered)
         if plan.taskCount > 0 { try await prepareOnce() }
         let run = try ledger.startRun(command: "apply", planSHA256: planSHA256)
+        // Consumers' leases that ran out return to `downloaded` (as any claim would do) so none stays `processing`.
+        let expired = try ledger.expireLeases(actor: "backfill-tool apply")
+        if expired > 0 { root.logger.info("\(expired) expired leases returned to downloaded") }
         let limit = await root.exchange.weightLimit()
         let parallelism =
             parallelism

@@ -22,6 +22,9 @@ struct LedgerRegisterCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Market: spot, usdm or coinm.")
     var market: MarketKind = .spot
 
+    @Option(name: .long, help: "Exchange: binance (or simulated, for the demo).")
+    var exchange: ExchangeKind = .binance
+
     @Option(
         name: .long,
         help: "Exchange id of the symbol (default: the markets cache, the file's name, or BTC/USDT → BTCUSDT).")
@@ -41,7 +44,7 @@ struct LedgerRegisterCommand: AsyncParsableCommand {
                 throw ValidationError("give --landing DIR (or set LANDING_DIR)")
             }
             let registered = try ExternalRegistration(
-                ledger: options.open(create: true), landing: LandingArea(path: landing), exchange: .binance,
+                ledger: options.open(create: true), landing: LandingArea(path: landing), exchange: exchange,
                 market: market, actor: actor
             ).register(filePath: file, symbol: symbol, symbolId: symbolId, timeframe: timeframe)
             let missing = RangeSet(sortedRanges: [registered.file.range]).subtracting(registered.held).runs
@@ -64,6 +67,7 @@ struct LedgerRegisterCommand: AsyncParsableCommand {
 }
 
 extension MarketKind: ExpressibleByArgument {}
+extension ExchangeKind: ExpressibleByArgument {}
 extension Timeframe: ExpressibleByArgument {}
 
 /// `ledger register --json`.
