@@ -132,30 +132,56 @@ struct PackagingTests {
         #expect(
             release.split(separator: "\n").contains("VERSION_CODENAME=bookworm"),
             "the library check needs a Debian bookworm machine, the runtime stage's release")
+        // The release binary itself when BACKFILL_STATIC_BINARY names it (built as the image does:
+        // swift build -c release --static-swift-stdlib --product backfill-tool --scratch-path .build-static).
+        // Otherwise the suite's own debug build, whose links are the release binary's but for the Swift runtime:
+        // those libraries are then left out and the toolchain's static-stdlib-args.lnk (what --static-swift-stdlib
+        // adds to the link) is read instead, so that CI does not pay for a second full build.
         let variable = ProcessInfo.processInfo.environment["BACKFILL_STATIC_BINARY"] ?? ""
-        try #require(
-            !variable.isEmpty,
-            """
-            BACKFILL_STATIC_BINARY is not set: build the tool as the image does \
-            (swift build -c release --static-swift-stdlib --product backfill-tool --scratch-path .build-static) and \
-            set it to the binary's path
-            """)
-        let binary = variable.hasPrefix("/") ? variable : Self.root.appendingPathComponent(variable).path
-        try #require(
-            FileManager.default.isExecutableFile(atPath: binary), "BACKFILL_STATIC_BINARY: no program at \(binary)")
+        let isStatic = !variable.isEmpty
+        let binary =
+            !isStatic
+            ? ToolRunner.productsDirectory.appendingPathComponent("backfill-tool").path
+            : variable.hasPrefix("/") ? variable : Self.root.appendingPathComponent(variable).path
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "no program at \(binary)")
         let ldd = try await command(executable("ldd") ?? "/usr/bin/ldd", [binary], in: Self.root.path)
         #expect(ldd.exitCode == 0, "\(ldd.stdout)\(ldd.stderr)")
-        let libraries = linkedLibraries(ldd.stdout)
+        var libraries = linkedLibraries(ldd.stdout)
         // GRDB's SQLite is always there: an empty list means ldd's output was not understood.
         #expect(libraries.contains { $0.name.hasPrefix("libsqlite3.so") }, "\(ldd.stdout)")
+        let swiftRuntime = ["libswift", "libFoundation", "lib_FoundationICU", "libdispatch", "libBlocksRuntime"]
+        func isSwiftRuntime(_ library: LinkedLibrary) -> Bool {
+            let file = URL(fileURLWithPath: library.path ?? library.name).lastPathComponent
+            return swiftRuntime.contains { library.name.hasPrefix($0) || file.hasPrefix($0) }
+        }
+        if isStatic {
+            for library in libraries where isSwiftRuntime(library) {
+                Issue.record(
+                    "\(library.name) is the Swift runtime's: the binary is not linked with --static-swift-stdlib")
+            }
+        } else {
+            let core = try #require(libraries.first { $0.name.hasPrefix("libswiftCore.so") }?.path)
+            let arguments =
+                URL(fileURLWithPath: resolved(core)).deletingLastPathComponent().path
+                .replacingOccurrences(of: "/lib/swift/", with: "/lib/swift_static/") + "/static-stdlib-args.lnk"
+            let lnk = try String(contentsOfFile: arguments, encoding: .utf8)
+            let cache = try await command(executable("ldconfig") ?? "/sbin/ldconfig", ["-p"], in: Self.root.path)
+            for token in lnk.split(whereSeparator: \.isWhitespace) where token.hasPrefix("-l") {
+                let name = "lib" + token.dropFirst(2) + ".so"
+                if name.hasPrefix("libswift") || name.hasPrefix("libdispatch") || name.hasPrefix("libBlocksRuntime") {
+                    continue
+                }
+                let line = cache.stdout.split(separator: "\n").first {
+                    $0.trimmingCharacters(in: .whitespaces).hasPrefix(name + ".")
+                }
+                let target = line.flatMap { l in l.range(of: "=> ").map { String(l[$0.upperBound...]) } }
+                libraries.append(LinkedLibrary(name: name, path: target))
+            }
+            libraries.removeAll(where: isSwiftRuntime)
+        }
         let dpkg = executable("dpkg") ?? "/usr/bin/dpkg"
         var needed: Set<String> = []
-        let swiftRuntime = ["libswift", "libFoundation", "lib_FoundationICU", "libdispatch", "libBlocksRuntime"]
         for library in libraries {
-            let file = URL(fileURLWithPath: library.path ?? library.name).lastPathComponent
-            #expect(
-                !swiftRuntime.contains { library.name.hasPrefix($0) || file.hasPrefix($0) },
-                "\(library.name) is the Swift runtime's: the binary is not linked with --static-swift-stdlib")
             guard let path = library.path else {
                 Issue.record("\(library.name) is not found by the dynamic loader")
                 continue

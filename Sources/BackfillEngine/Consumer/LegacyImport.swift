@@ -87,9 +87,14 @@ package struct LegacyImport: Sendable {
         }
     }
 
-    package func run(_ manifest: LegacyManifest) throws -> Report {
+    /// Refuses a manifest with a status `statusMap` does not map (before anything is opened or asked).
+    package static func check(_ manifest: LegacyManifest, statusMap: [String: FileStatus]) throws {
         let unknown = Set(manifest.rows.map(\.status)).subtracting(statusMap.keys).sorted()
         guard unknown.isEmpty else { throw Failure.unknownStatuses(unknown) }
+    }
+
+    package func run(_ manifest: LegacyManifest) throws -> Report {
+        try Self.check(manifest, statusMap: statusMap)
         var bySymbolId: [String: Market] = [:]
         for market in markets where market.market == self.market { bySymbolId[market.symbolId] = market }
         var report = Report()

@@ -63,6 +63,7 @@ struct LedgerImportLegacyCommand: AsyncParsableCommand {
                 map[parts[0]] = status
             }
             let legacy = try LegacyManifest.read(path: manifest)
+            try LegacyImport.check(legacy, statusMap: map)
             let ledger = try options.open(create: true)
             var markets = try ledger.cachedMarkets(exchange: .binance, market: market)
             let ids = Set(legacy.rows.map(\.symbolId))
