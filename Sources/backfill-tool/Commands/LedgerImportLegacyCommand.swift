@@ -29,7 +29,11 @@ struct LedgerImportLegacyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Market of the old job: spot, usdm or coinm.")
     var market: MarketKind = .spot
 
-    @Option(name: .long, help: "Binance base URL, to map exchange ids to unified symbols (exchangeInfo, weight 20).")
+    @Option(
+        name: .long,
+        help:
+            "Binance base URL, to map exchange ids to unified symbols (exchangeInfo, weight 20); default: $BINANCE_BASE_URL, else Binance's."
+    )
     var baseURL: String?
 
     @Option(
@@ -69,7 +73,10 @@ struct LedgerImportLegacyCommand: AsyncParsableCommand {
             let ids = Set(legacy.rows.map(\.symbolId))
             if !ids.isSubset(of: Set(markets.map(\.symbolId))) {
                 let bundle = ExchangeBundle.make(
-                    exchange: .binance, market: market, baseURL: baseURL, frozenNowMs: nil, apiKey: nil)
+                    exchange: .binance, market: market,
+                    baseURL: baseURL
+                        ?? ProcessInfo.processInfo.environment["BINANCE_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 },
+                    frozenNowMs: nil, apiKey: nil)
                 do {
                     markets = try await bundle.markets.markets()
                     await bundle.close()
