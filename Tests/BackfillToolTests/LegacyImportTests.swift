@@ -143,6 +143,8 @@ struct LegacyImportTests {
             let status = try await ToolRunner().run(
                 ["ledger", "status", "--ledger", "state/manifest.sqlite", "--landing", "incoming"], in: dir.path)
             #expect(status.stdout.contains("0 holes (0 candles), 1 exchange gaps (2 candles)"), "\(status.stdout)")
+            let deep = try await ToolRunner().run(["audit", "plan.yaml", "--deep"], in: dir.path)
+            #expect(deep.exitCode == 0, "\(deep.stdout)\(deep.stderr)")
         }
     }
 

@@ -223,12 +223,18 @@ struct AuditorTests {
         // Another writer registered its own file over the first half of ours.
         let half = TimeRange(
             uncheckedLower: task.range.lowerBound, upper: task.range.lowerBound + 100 * Timeframe.m5.nominalDurationMs)
-        let bytes = Array(try fixture.bytes(task.path).prefix(2000))
+        // Its range claims 100 candles, it holds 30: those 30 are what two files cover.
+        let lines = try fixture.bytes(task.path).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        let bytes = Array(lines.prefix(31).joined(separator: [UInt8(ascii: "\n")])) + [UInt8(ascii: "\n")]
         let path = try fixture.registerExternal(bytes, range: half, rows: 30)
         let report = try await fixture.audit()
         #expect(kinds(report) == [.overlap])
         #expect(report.findings.first?.detail.contains(path) == true || report.findings.first?.path == path)
-        #expect(report.findings.first?.range == half)
+        #expect(
+            report.findings.first?.range
+                == TimeRange(
+                    uncheckedLower: task.range.lowerBound,
+                    upper: task.range.lowerBound + 30 * Timeframe.m5.nominalDurationMs))
         #expect(report.findings.first?.detail.contains("double-train") == true)
         // Reported only: apply leaves both files and rows.
         #expect(try await fixture.apply().driftRepaired == 0)
