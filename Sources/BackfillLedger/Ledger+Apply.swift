@@ -48,7 +48,7 @@ extension Ledger {
         _ file: NewFile, watermark: (name: String, value: Int64)?, actor: String,
         at now: Int64 = Ledger.nowMs()
     ) throws -> CommitResult {
-        try writer.write { db in
+        try write { db in
             if let existing = try String.fetchOne(
                 db, sql: "SELECT path FROM files WHERE sha256 = ?", arguments: [file.sha256])
             {
@@ -72,7 +72,7 @@ extension Ledger {
         _ batch: [PendingCommit], coverage: [Pair: RangeSet], exchange: ExchangeKind, market: MarketKind,
         actor: String, at now: Int64 = Ledger.nowMs()
     ) async throws -> (results: [CommitResult], coverage: [Pair: RangeSet]) {
-        try await writer.write { db in
+        try await write { db in
             var coverage = coverage
             var results: [CommitResult] = []
             results.reserveCapacity(batch.count)
@@ -117,7 +117,7 @@ extension Ledger {
     )
         throws
     {
-        try writer.write { db in
+        try write { db in
             try Self.insertGap(exchange: exchange, market: market, pair: pair, range: range, at: now, db: db)
             if let watermark {
                 _ = try Self.advanceWatermark(watermark.name, to: watermark.value, actor: actor, at: now, db: db)
@@ -127,7 +127,7 @@ extension Ledger {
 
     /// Opens a run record; returns its id.
     package func startRun(command: String, planSHA256: String?, at now: Int64 = Ledger.nowMs()) throws -> Int64 {
-        try writer.write { db in
+        try write { db in
             try db.execute(
                 sql: "INSERT INTO runs (command, started_at, plan_sha256, outcome) VALUES (?, ?, ?, 'running')",
                 arguments: [command, now, planSHA256])
@@ -139,7 +139,7 @@ extension Ledger {
     package func finishRun(
         _ id: Int64, outcome: RunOutcome, summaryJSON: String?, at now: Int64 = Ledger.nowMs()
     ) throws {
-        try writer.write { db in
+        try write { db in
             try db.execute(
                 sql: "UPDATE runs SET finished_at = ?, outcome = ?, summary_json = ? WHERE id = ?",
                 arguments: [now, outcome.rawValue, summaryJSON, id])

@@ -42,7 +42,7 @@ extension Ledger {
     ) throws -> [(
         symbol: String, symbolId: String, timeframe: Timeframe
     )] {
-        try writer.read { db in
+        try read { db in
             let next = try db.makeStatement(
                 sql: """
                     SELECT symbol, timeframe, symbol_id FROM files INDEXED BY files_coverage
@@ -68,7 +68,7 @@ extension Ledger {
     package func registeredFiles(
         exchange: ExchangeKind, market: MarketKind, symbol: String, timeframe: Timeframe
     ) throws -> [RegisteredFile] {
-        try writer.read { db in
+        try read { db in
             let cursor = try Row.fetchCursor(
                 db,
                 sql: """
@@ -111,7 +111,7 @@ extension Ledger {
         exchange: ExchangeKind, market: MarketKind, symbol: String, timeframe: Timeframe, canonicalPrefix: String,
         _ body: (FileRow) throws -> Void
     ) throws {
-        try writer.read { db in
+        try read { db in
             // The path is compared with the canonical name in place (no string made, no SQL concatenation, which
             // costs more than the rest of the row).
             let prefix = Array(canonicalPrefix.utf8)
@@ -138,12 +138,12 @@ extension Ledger {
 
     /// A registered file's SHA-256.
     package func sha256(ofFile id: Int64) throws -> String? {
-        try writer.read { db in try String.fetchOne(db, sql: "SELECT sha256 FROM files WHERE id = ?", arguments: [id]) }
+        try read { db in try String.fetchOne(db, sql: "SELECT sha256 FROM files WHERE id = ?", arguments: [id]) }
     }
 
     /// The registered path holding content with this SHA-256, if any.
     package func registeredPath(sha256: String) throws -> String? {
-        try writer.read { db in
+        try read { db in
             try String.fetchOne(db, sql: "SELECT path FROM files WHERE sha256 = ?", arguments: [sha256])
         }
     }

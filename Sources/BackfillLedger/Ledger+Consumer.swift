@@ -99,7 +99,7 @@ extension Ledger {
     /// Returns every file whose lease ran out (at or before `now`) to `downloaded`; returns how many.
     @discardableResult
     package func expireLeases(actor: String, at now: Int64 = Ledger.nowMs()) throws -> Int {
-        try writer.write { db in try Self.expireLeases(actor: actor, at: now, db: db) }
+        try write { db in try Self.expireLeases(actor: actor, at: now, db: db) }
     }
 
     static func expireLeases(actor: String, at now: Int64, db: Database) throws -> Int {
@@ -119,7 +119,7 @@ extension Ledger {
     ) throws -> [LedgerFile] {
         let (expires, overflow) = now.addingReportingOverflow(leaseMs)
         let expiresAt = overflow ? Int64.max : expires
-        return try writer.write { db in
+        return try write { db in
             _ = try Self.expireLeases(actor: owner, at: now, db: db)
             let rows = try Row.fetchAll(
                 db,
@@ -144,7 +144,7 @@ extension Ledger {
         ids: [Int64], owner: String, to next: FileStatus, reason: String?, at now: Int64 = Ledger.nowMs()
     ) throws -> [LedgerFile] {
         precondition(next == .processed || next == .downloaded)
-        return try writer.write { db in
+        return try write { db in
             var done: [LedgerFile] = []
             for id in ids {
                 guard
@@ -172,7 +172,7 @@ extension Ledger {
 
     /// Registered files, oldest first, filtered.
     package func files(_ filter: FileFilter) throws -> [LedgerFile] {
-        try writer.read { db in
+        try read { db in
             var conditions: [String] = []
             var arguments = StatementArguments()
             if let status = filter.status {
@@ -198,7 +198,7 @@ extension Ledger {
 
     /// Counts by status, candles and expired leases of every registered series.
     package func seriesCounts(at now: Int64 = Ledger.nowMs()) throws -> [SeriesCounts] {
-        try writer.read { db in
+        try read { db in
             var series: [String: SeriesCounts] = [:]
             var order: [String] = []
             let rows = try Row.fetchAll(
@@ -228,7 +228,7 @@ extension Ledger {
 
     /// Every watermark, by name.
     package func watermarks() throws -> [String: Int64] {
-        try writer.read { db in
+        try read { db in
             var values: [String: Int64] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT name, value_ms FROM watermarks") { values[row[0]] = row[1] }
             return values
@@ -237,6 +237,6 @@ extension Ledger {
 
     /// The id of the file registered at `path`, if any.
     package func fileId(path: String) throws -> Int64? {
-        try writer.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM files WHERE path = ?", arguments: [path]) }
+        try read { db in try Int64.fetchOne(db, sql: "SELECT id FROM files WHERE path = ?", arguments: [path]) }
     }
 }

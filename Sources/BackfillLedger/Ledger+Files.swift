@@ -42,12 +42,12 @@ extension Ledger {
     /// Registers `file` with status `downloaded`; returns its id.
     @discardableResult
     package func register(_ file: NewFile, actor: String, at now: Int64 = Ledger.nowMs()) throws -> Int64 {
-        try writer.write { db in try Self.insert(file, actor: actor, at: now, db: db) }
+        try write { db in try Self.insert(file, actor: actor, at: now, db: db) }
     }
 
     /// Registers many files in one transaction (benchmarks and bulk adoption).
     package func register(_ files: some Sequence<NewFile>, actor: String, at now: Int64 = Ledger.nowMs()) throws {
-        try writer.write { db in
+        try write { db in
             for file in files { _ = try Self.insert(file, actor: actor, at: now, db: db) }
         }
     }
@@ -76,7 +76,7 @@ extension Ledger {
     )
         throws
     {
-        try writer.write { db in
+        try write { db in
             guard let raw = try String.fetchOne(db, sql: "SELECT status FROM files WHERE id = ?", arguments: [fileId]),
                 let current = FileStatus(rawValue: raw)
             else { throw LedgerError.unknownFile(id: fileId) }
@@ -103,7 +103,7 @@ extension Ledger {
     )
         throws -> Int64
     {
-        try writer.write { db in try Self.advanceWatermark(name, to: value, actor: actor, at: now, db: db) }
+        try write { db in try Self.advanceWatermark(name, to: value, actor: actor, at: now, db: db) }
     }
 
     static func advanceWatermark(
@@ -127,7 +127,7 @@ extension Ledger {
         exchange: ExchangeKind, market: MarketKind, pair: Pair, range: TimeRange,
         at now: Int64 = Ledger.nowMs()
     ) throws {
-        try writer.write { db in
+        try write { db in
             try Self.insertGap(exchange: exchange, market: market, pair: pair, range: range, at: now, db: db)
         }
     }
@@ -149,7 +149,7 @@ extension Ledger {
 
     /// Caches markets and their listing times (the only write `plan` makes).
     package func cacheMarkets(_ markets: [Market], exchange: ExchangeKind, at now: Int64 = Ledger.nowMs()) throws {
-        try writer.write { db in
+        try write { db in
             for market in markets {
                 try db.execute(
                     sql: """
@@ -169,7 +169,7 @@ extension Ledger {
 
     /// The cached markets of one exchange and market family (only those fetched after `since`, epoch ms).
     package func cachedMarkets(exchange: ExchangeKind, market: MarketKind, since: Int64 = 0) throws -> [Market] {
-        try writer.read { db in
+        try read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -187,6 +187,6 @@ extension Ledger {
 extension Ledger {
     /// The number of registered files (any status).
     package func fileCount() throws -> Int {
-        try writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM files") ?? 0 }
+        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM files") ?? 0 }
     }
 }

@@ -29,7 +29,7 @@ extension Ledger {
     {
         let host = ProcessInfo.processInfo.hostName
         let pid = ProcessInfo.processInfo.processIdentifier
-        return try writer.write { db in
+        return try write { db in
             if let row = try Row.fetchOne(
                 db, sql: "SELECT owner, pid, host, heartbeat_at FROM locks WHERE name = ?", arguments: [name])
             {
@@ -48,7 +48,7 @@ extension Ledger {
 
     /// Refreshes the holder's heartbeat.
     package func heartbeat(name: String = Ledger.applyLock, owner: String, now: Int64 = Ledger.nowMs()) throws {
-        try writer.write { db in
+        try write { db in
             try db.execute(
                 sql: "UPDATE locks SET heartbeat_at = ? WHERE name = ? AND owner = ?", arguments: [now, name, owner])
         }
@@ -56,7 +56,7 @@ extension Ledger {
 
     /// Releases the lock if `owner` holds it.
     package func unlock(name: String = Ledger.applyLock, owner: String) throws {
-        try writer.write { db in
+        try write { db in
             try db.execute(sql: "DELETE FROM locks WHERE name = ? AND owner = ?", arguments: [name, owner])
         }
     }
@@ -64,7 +64,7 @@ extension Ledger {
     /// Breaks the lock whoever holds it (`ledger unlock`); returns the holder it removed.
     @discardableResult
     package func breakLock(name: String = Ledger.applyLock) throws -> LockHolder? {
-        try writer.write { db in
+        try write { db in
             let row = try Row.fetchOne(
                 db, sql: "SELECT owner, pid, host, heartbeat_at FROM locks WHERE name = ?", arguments: [name])
             try db.execute(sql: "DELETE FROM locks WHERE name = ?", arguments: [name])

@@ -8,7 +8,7 @@ extension Ledger {
     /// ``RangeSet`` is a single merge pass with no sort: this is what keeps `plan` under a second on a ledger of a
     /// million files.
     package func snapshot(exchange: ExchangeKind, market: MarketKind, pairs: [Pair]) throws -> LedgerSnapshot {
-        try writer.read { db in
+        try read { db in
             var snapshot = LedgerSnapshot(generation: try Self.generation(db), exists: true)
             let fileStatement = try db.cachedStatement(
                 sql: """
@@ -81,7 +81,7 @@ extension Ledger {
     package func fileRanges(
         exchange: ExchangeKind, market: MarketKind, pair: Pair, excluding excluded: Set<Int64>
     ) throws -> RangeSet {
-        try writer.read { db in
+        try read { db in
             let cursor = try Row.fetchCursor(
                 db,
                 sql: """

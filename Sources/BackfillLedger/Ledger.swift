@@ -12,16 +12,27 @@ package struct Ledger: Sendable {
     package let writer: any DatabaseWriter
     /// The path as given (for messages).
     package let path: String
+    /// How long a statement waits for another connection's write transaction before the ledger is "busy".
+    package let busyTimeoutMs: Int64
+
+    /// Readers (`plan`, `audit`, `ledger …`) wait a few seconds at most; their one optional write, the markets
+    /// cache, is skipped when the ledger stays busy (§11).
+    package static let readerBusyTimeoutMs: Int64 = 5_000
 
     /// Opens the ledger at `path`.
     /// - Parameters:
     ///   - create: create the file (and its parent directories) when it does not exist.
+    ///   - busyTimeoutMs: how long any statement waits for another program's write transaction (bounded: then
+    ///     ``LedgerError/busy(path:waitedMs:)``).
     /// - Returns: `nil` when the file does not exist and `create` is false.
-    /// - Throws: ``LedgerError`` for a corrupt, newer, unreadable or unwritable ledger.
-    package static func open(path: String, create: Bool) throws(LedgerError) -> Ledger? {
+    /// - Throws: ``LedgerError`` for a corrupt, newer, unreadable, unwritable or busy ledger.
+    package static func open(
+        path: String, create: Bool, busyTimeoutMs: Int64 = Ledger.readerBusyTimeoutMs
+    ) throws(LedgerError) -> Ledger? {
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
-        if fileManager.fileExists(atPath: path, isDirectory: &isDirectory) {
+        let existed = fileManager.fileExists(atPath: path, isDirectory: &isDirectory)
+        if existed {
             if isDirectory.boolValue { throw .cannotOpen(path: path, reason: "it is a directory") }
         } else {
             guard create else { return nil }
@@ -36,41 +47,100 @@ package struct Ledger: Sendable {
         }
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
-        configuration.busyMode = .timeout(10)
+        let timeout = min(max(busyTimeoutMs, 0), 3_600_000)
+        configuration.busyMode = .timeout(TimeInterval(timeout) / 1000)
         configuration.label = "ledger"
         // Two processes creating the same new ledger race for WAL mode and the first migration: SQLite answers
-        // "locked" at once there (no busy handler), so opening is retried for up to the busy timeout.
-        var attempt = 0
+        // "locked" at once there (no busy handler), so opening is retried, within the same busy timeout in all.
+        let deadline = WallClock.nowMs() + timeout
+        if existed, Self.walIsEmpty(path) {
+            // GRDB's pool makes sure a non-empty WAL file exists by writing when it finds none. Tried first with a
+            // short wait: when another program holds the write lock, the ledger is opened on one connection
+            // instead, which reads beside that writer as WAL allows (and writes once it is done).
+            var quick = configuration
+            quick.busyMode = .timeout(0.25)
+            do {
+                try DatabasePool(path: path, configuration: quick).close()
+            } catch let error as DatabaseError
+                where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
+            {
+                if let ledger = try? openSingleConnection(path: path, configuration: configuration, timeout: timeout) {
+                    return ledger
+                }
+            } catch {}
+        }
         while true {
             do {
                 let pool = try DatabasePool(path: path, configuration: configuration)
-                let ledger = Ledger(writer: pool, path: path)
+                let ledger = Ledger(writer: pool, path: path, busyTimeoutMs: timeout)
                 try ledger.migrate()
                 return ledger
             } catch let error as LedgerError {
                 throw error
             } catch let error as DatabaseError
-                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && attempt < 200
+                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED)
             {
-                attempt += 1
+                // The same as above, found late (the WAL emptied meanwhile).
+                if existed,
+                    let ledger = try? openSingleConnection(path: path, configuration: configuration, timeout: timeout)
+                {
+                    return ledger
+                }
+                guard WallClock.nowMs() < deadline else { throw LedgerError.busy(path: path, waitedMs: timeout) }
                 usleep(50_000)
             } catch {
-                throw LedgerError(error, path: path)
+                throw LedgerError(error, path: path, busyTimeoutMs: timeout)
             }
         }
+    }
+
+    /// Whether the ledger's `-wal` file is missing or empty (GRDB's pool then writes when it opens).
+    private static func walIsEmpty(_ path: String) -> Bool {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path + "-wal")
+        return ((attributes?[.size] as? NSNumber)?.intValue ?? 0) == 0
+    }
+
+    /// An existing ledger on one connection (no WAL set-up write); nil when it cannot be opened so either.
+    private static func openSingleConnection(
+        path: String, configuration: Configuration, timeout: Int64
+    ) throws -> Ledger? {
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        let ledger = Ledger(writer: queue, path: path, busyTimeoutMs: timeout)
+        try ledger.migrate()
+        return ledger
     }
 
     /// An in-memory ledger for quick unit tests (same schema, same triggers).
     package static func inMemory() throws -> Ledger {
         let queue = try DatabaseQueue()
-        let ledger = Ledger(writer: queue, path: ":memory:")
+        let ledger = Ledger(writer: queue, path: ":memory:", busyTimeoutMs: 0)
         try ledger.migrate()
         return ledger
     }
 
-    private init(writer: any DatabaseWriter, path: String) {
+    private init(writer: any DatabaseWriter, path: String, busyTimeoutMs: Int64) {
         self.writer = writer
         self.path = path
+        self.busyTimeoutMs = busyTimeoutMs
+    }
+
+    /// A read transaction; SQLite's errors become one-line ``LedgerError``s naming the ledger.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try writer.read(body) } catch { throw LedgerError(error, path: path, busyTimeoutMs: busyTimeoutMs) }
+    }
+
+    /// A write transaction; SQLite's errors become one-line ``LedgerError``s naming the ledger.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try writer.write(body) } catch {
+            throw LedgerError(error, path: path, busyTimeoutMs: busyTimeoutMs)
+        }
+    }
+
+    /// A write transaction on GRDB's writer queue, off the caller's thread.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await writer.write(body) } catch {
+            throw LedgerError(error, path: path, busyTimeoutMs: busyTimeoutMs)
+        }
     }
 
     /// The numbered migrations. A migration is never edited once released; a change is a new `vN`.
@@ -112,7 +182,7 @@ package struct Ledger: Sendable {
 
 extension LedgerError {
     /// Maps a GRDB/SQLite error to a one-line ledger error.
-    init(_ error: any Error, path: String) {
+    init(_ error: any Error, path: String, busyTimeoutMs: Int64 = 0) {
         if let error = error as? LedgerError {
             self = error
             return
@@ -120,9 +190,10 @@ extension LedgerError {
         if let error = error as? DatabaseError {
             switch error.resultCode {
             case .SQLITE_NOTADB, .SQLITE_CORRUPT: self = .notADatabase(path: path)
+            case .SQLITE_BUSY, .SQLITE_LOCKED: self = .busy(path: path, waitedMs: busyTimeoutMs)
             case .SQLITE_READONLY: self = .readOnly(path: path)
             case .SQLITE_CANTOPEN: self = .cannotOpen(path: path, reason: "permission denied or missing directory")
-            default: self = .sqlite(error.message ?? "\(error.resultCode)")
+            default: self = .sqlite("\(path): " + (error.message ?? "\(error.resultCode)"))
             }
             return
         }

@@ -7,6 +7,7 @@ package enum LedgerError: Error, Equatable, CustomStringConvertible, LocalizedEr
     case newerSchema(path: String, unknownMigration: String)
     case cannotOpen(path: String, reason: String)
     case readOnly(path: String)
+    case busy(path: String, waitedMs: Int64)
     case transitionRefused(fileId: Int64, from: FileStatus, to: FileStatus)
     case unknownFile(id: Int64)
     case leaseNotHeld(fileId: Int64, owner: String, status: FileStatus, holder: String?)
@@ -22,6 +23,9 @@ package enum LedgerError: Error, Equatable, CustomStringConvertible, LocalizedEr
             "cannot open ledger \(path): \(reason)"
         case .readOnly(let path):
             "ledger \(path) is read-only"
+        case .busy(let path, let waited):
+            "ledger \(path) is busy: another program holds a write transaction"
+                + " (gave up after \(Double(waited) / 1000) s); try again later"
         case .transitionRefused(let id, let from, let to):
             "file \(id): status \(from.rawValue) → \(to.rawValue) is not allowed"
         case .unknownFile(let id):

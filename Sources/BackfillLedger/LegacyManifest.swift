@@ -92,7 +92,7 @@ extension Ledger {
     /// already is left as it is (an import run twice changes nothing). Returns the ids of the files inserted.
     package func importFiles(_ files: [ImportedFile], actor: String, at now: Int64 = Ledger.nowMs()) throws -> [Int64?]
     {
-        try writer.write { db in
+        try write { db in
             var ids: [Int64?] = []
             for entry in files {
                 let file = entry.file

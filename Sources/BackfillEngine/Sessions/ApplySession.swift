@@ -82,7 +82,9 @@ package struct ApplySession: Sendable {
         let owner = "backfill-tool apply \(UUID().uuidString.prefix(8).lowercased())"
         // The ledger is opened once: as it is, for the stale check (a stale saved plan is refused before anything is
         // written, even the lock row or a new ledger file); created only then, and only to apply.
-        var ledger = try CommandRoot.openLedger(path: config.ledger, create: false)
+        // Every wait on another program's write transaction is bounded by the lock timeout (at least a second).
+        let busyTimeoutMs = max(lockTimeoutMs, 1_000)
+        var ledger = try CommandRoot.openLedger(path: config.ledger, create: false, busyTimeoutMs: busyTimeoutMs)
         if case .saved(let document) = input {
             let generation = try ledger?.generation() ?? 0
             guard generation == document.ledgerGeneration else {
@@ -103,7 +105,10 @@ package struct ApplySession: Sendable {
                     }
                     for pair in loaded.file.pairs { _ = try Planner.resolve(pair.symbol, in: known) }
                 }
-                guard let created = try CommandRoot.openLedger(path: config.ledger, create: true) else {
+                guard
+                    let created = try CommandRoot.openLedger(
+                        path: config.ledger, create: true, busyTimeoutMs: busyTimeoutMs)
+                else {
                     throw LedgerError.cannotOpen(path: config.ledger, reason: "could not be created")
                 }
                 ledger = created

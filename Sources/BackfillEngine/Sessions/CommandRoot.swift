@@ -9,7 +9,7 @@ import Synchronization
 /// once (or created once, by `apply`), the exchange bundle made once, the log and the clock chosen once.
 ///
 /// Where things plug in: a new candle source or exchange in ``ExchangeBundle/make(exchange:market:baseURL:frozenNowMs:apiKey:connections:logger:)``;
-/// a new ledger backend in ``openLedger(path:create:)``.
+/// a new ledger backend in ``openLedger(path:create:busyTimeoutMs:)``.
 package struct CommandRoot: Sendable {
     /// Opened at first use and then kept: a plan refused before it needs the ledger leaves no trace on it (not even
     /// SQLite's `-wal` file).
@@ -51,8 +51,10 @@ package struct CommandRoot: Sendable {
     package func ledger() throws -> Ledger? { try ledgerAccess.get() }
 
     /// The one place a ledger is opened (SQLite today; another backend is chosen here from the path).
-    package static func openLedger(path: String, create: Bool) throws -> Ledger? {
-        try Ledger.open(path: path, create: create)
+    package static func openLedger(
+        path: String, create: Bool, busyTimeoutMs: Int64 = Ledger.readerBusyTimeoutMs
+    ) throws -> Ledger? {
+        try Ledger.open(path: path, create: create, busyTimeoutMs: busyTimeoutMs)
     }
 }
 

@@ -53,6 +53,16 @@ package struct PlanningSession: Sendable {
     /// How long cached markets are trusted before exchangeInfo is asked again.
     package static let marketCacheTTLMs: Int64 = 24 * 3_600_000
 
+    /// The markets cache is the one write a reader makes, and an optional one: while another program holds the
+    /// ledger's write lock past the busy timeout it is skipped (asked again next time), never waited for.
+    private func cacheIfFree(_ markets: [Market], in ledger: Ledger) throws {
+        do {
+            try ledger.cacheMarkets(markets, exchange: plan.exchange)
+        } catch LedgerError.busy {
+            logger.notice("ledger \(ledger.path) busy: the markets cache is not updated this time")
+        }
+    }
+
     private func makePlan() async throws -> (plan: Plan, snapshot: LedgerSnapshot) {
         let now = try await source.serverTime()
         let pairs = plan.pairs
@@ -89,7 +99,7 @@ package struct PlanningSession: Sendable {
                 if market.listedAtMs == nil { market.listedAtMs = snapshot.listings[market.symbol] }
                 return market
             }
-            try ledger.cacheMarkets(known, exchange: plan.exchange)
+            try cacheIfFree(known, in: ledger)
         }
         // Listing discovery: once per symbol ever, when neither exchangeInfo nor the ledger's cache has it.
         var discovered: [Market] = []
@@ -106,7 +116,7 @@ package struct PlanningSession: Sendable {
             discovered.append(found)
         }
         if let ledger, cachesMarkets, !discovered.isEmpty {
-            try ledger.cacheMarkets(discovered, exchange: plan.exchange)
+            try cacheIfFree(discovered, in: ledger)
             snapshot.generation = try ledger.generation()
         }
         if let ledger, snapshot.pairs.values.contains(where: { !$0.external.isEmpty }) {

@@ -28,7 +28,8 @@ enum ErrorReporting {
         switch error {
         case let error as PlanFileError: (error.description, usage)
         case let error as ValidationError: (error.message, usage)
-        case let error as LedgerError: (error.description, .failure)
+        case let error as LedgerError:
+            if case .busy = error { (error.description, temporary) } else { (error.description, .failure) }
         case let error as ExchangeError: (error.description, error.isTemporary ? temporary : .failure)
         case let error as TransportError: (error.description, temporary)
         case let error as PlanningError: (error.description, .failure)
