@@ -32,8 +32,15 @@ package struct Ledger: Sendable {
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
         let existed = fileManager.fileExists(atPath: path, isDirectory: &isDirectory)
+        guard !path.isEmpty else { throw .cannotOpen(path: "''", reason: "the path is empty") }
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        let timeout = min(max(busyTimeoutMs, 0), 3_600_000)
         if existed {
             if isDirectory.boolValue { throw .cannotOpen(path: path, reason: "it is a directory") }
+            // Only a file that is a ledger is opened as one: never add tables to another program's database or to
+            // an empty file (§11).
+            try checkIsLedger(path)
         } else {
             guard create else { return nil }
             let parent = (path as NSString).deletingLastPathComponent
@@ -44,10 +51,8 @@ package struct Ledger: Sendable {
                     throw .cannotOpen(path: path, reason: "cannot create directory \(parent)")
                 }
             }
+            try createAtomically(path, configuration: configuration)
         }
-        var configuration = Configuration()
-        configuration.foreignKeysEnabled = true
-        let timeout = min(max(busyTimeoutMs, 0), 3_600_000)
         configuration.busyMode = .timeout(TimeInterval(timeout) / 1000)
         configuration.label = "ledger"
         // Two processes creating the same new ledger race for WAL mode and the first migration: SQLite answers
@@ -90,6 +95,85 @@ package struct Ledger: Sendable {
                 usleep(50_000)
             } catch {
                 throw LedgerError(error, path: path, busyTimeoutMs: timeout)
+            }
+        }
+    }
+
+    /// Refuses a file that is not a ledger: empty, not SQLite, or SQLite without backfill-tool's `meta` (the ccxt
+    /// job's manifest is named as such, with the way to import it).
+    static func checkIsLedger(_ path: String) throws(LedgerError) {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+        guard size > 0 else {
+            throw .foreign(path: path, reason: "it is an empty file (a new ledger is created only where no file is)")
+        }
+        // A read-write connection that only reads: a read-only one cannot recover the WAL index a killed writer
+        // left, and then reads the main file without the WAL's transactions.
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        let tables: Set<String>
+        let version: String?
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            defer { try? queue.close() }
+            (tables, version) = try queue.read { db in
+                let names = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
+                let version =
+                    names.contains("meta")
+                    ? try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema_version'") : nil
+                return (names, version)
+            }
+        } catch {
+            throw LedgerError(error, path: path)
+        }
+        guard let version else {
+            if tables.contains("manifest") {
+                throw .foreign(
+                    path: path,
+                    reason:
+                        "it is the ccxt job's manifest; import it with 'backfill-tool ledger import-legacy \(path)' into a new ledger"
+                )
+            }
+            throw .foreign(path: path, reason: "it is another program's SQLite database (no backfill-tool meta table)")
+        }
+        guard let number = Int(version), number >= 1 else {
+            throw .foreign(path: path, reason: "its meta.schema_version is '\(version.prefix(20))'")
+        }
+        guard number <= LedgerSchema.currentVersion else {
+            throw .newerSchema(path: path, unknownMigration: "schema version \(number)")
+        }
+    }
+
+    /// Creates a new ledger: migrated in a temporary file beside `path`, then linked into place, so no other
+    /// process ever sees a half-made ledger (an empty file there is refused); a ledger another process created
+    /// first is kept.
+    static func createAtomically(_ path: String, configuration: Configuration) throws(LedgerError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        let temporary =
+            (directory.isEmpty ? "" : directory + "/")
+            + ".\(name).creating-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(temporary + suffix) } }
+        do {
+            // One connection, checkpointed before it closes: everything, WAL mode included, is in the main file
+            // that is linked into place (a pool's read-only connections may close last and keep it in the WAL).
+            let queue = try DatabaseQueue(path: temporary, configuration: configuration)
+            try queue.writeWithoutTransaction { db in
+                guard try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") == "wal" else {
+                    throw LedgerError.cannotOpen(path: path, reason: "the file system does not support WAL mode")
+                }
+            }
+            try Ledger(writer: queue, path: temporary, busyTimeoutMs: 0).migrate()
+            try queue.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+            try queue.close()
+        } catch {
+            throw LedgerError(error, path: path)
+        }
+        if link(temporary, path) != 0 {
+            let code = errno
+            if code == EEXIST { return }
+            // A file system without hard links: rename, which does not keep a ledger made meanwhile.
+            guard rename(temporary, path) == 0 else {
+                throw .cannotOpen(path: path, reason: String(cString: strerror(code)))
             }
         }
     }

@@ -8,6 +8,7 @@ package enum LedgerError: Error, Equatable, CustomStringConvertible, LocalizedEr
     case cannotOpen(path: String, reason: String)
     case readOnly(path: String)
     case busy(path: String, waitedMs: Int64)
+    case foreign(path: String, reason: String)
     case transitionRefused(fileId: Int64, from: FileStatus, to: FileStatus)
     case unknownFile(id: Int64)
     case leaseNotHeld(fileId: Int64, owner: String, status: FileStatus, holder: String?)
@@ -23,6 +24,8 @@ package enum LedgerError: Error, Equatable, CustomStringConvertible, LocalizedEr
             "cannot open ledger \(path): \(reason)"
         case .readOnly(let path):
             "ledger \(path) is read-only"
+        case .foreign(let path, let reason):
+            "\(path) is not a backfill-tool ledger: \(reason); refusing to change it"
         case .busy(let path, let waited):
             "ledger \(path) is busy: another program holds a write transaction"
                 + " (gave up after \(Double(waited) / 1000) s); try again later"
