@@ -63,13 +63,43 @@ extension Ledger {
 
     /// Breaks the lock whoever holds it (`ledger unlock`); returns the holder it removed.
     @discardableResult
-    package func breakLock(name: String = Ledger.applyLock) throws -> LockHolder? {
+    package func breakLock(
+        name: String = Ledger.applyLock, force: Bool = false, now: Int64 = Ledger.nowMs()
+    ) throws -> LockHolder? {
         try write { db in
-            let row = try Row.fetchOne(
-                db, sql: "SELECT owner, pid, host, heartbeat_at FROM locks WHERE name = ?", arguments: [name])
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT owner, pid, host, heartbeat_at FROM locks WHERE name = ?", arguments: [name])
+            else { return nil }
+            let holder = LockHolder(owner: row[0], pid: row[1], host: row[2], heartbeatAt: row[3])
+            if !force {
+                let host = ProcessInfo.processInfo.hostName
+                if holder.host == host {
+                    // kill(pid, 0): 0 or EPERM means a process with that id exists.
+                    if kill(holder.pid, 0) == 0 || errno == EPERM {
+                        throw LockStillHeld(holder: holder, reason: "its process \(holder.pid) is alive on this host")
+                    }
+                } else if now - holder.heartbeatAt <= Self.lockStaleMs {
+                    let seconds = max(0, now - holder.heartbeatAt) / 1000
+                    throw LockStillHeld(
+                        holder: holder,
+                        reason: "it sent a heartbeat \(seconds) s ago from \(holder.host); a dead holder stops within "
+                            + "\(Self.lockStaleMs / 1000) s")
+                }
+            }
             try db.execute(sql: "DELETE FROM locks WHERE name = ?", arguments: [name])
-            return row.map { LockHolder(owner: $0[0], pid: $0[1], host: $0[2], heartbeatAt: $0[3]) }
+            return holder
         }
+    }
+}
+
+/// `ledger unlock` refused to break a lock whose holder looks alive (exit 1; `--force` breaks it anyway).
+package struct LockStillHeld: Error, Equatable, CustomStringConvertible {
+    package var holder: LockHolder
+    package var reason: String
+
+    package var description: String {
+        "not unlocking: the lock is held by \(holder) and \(reason); --force breaks it anyway (two applies would then run at once)"
     }
 }
 

@@ -41,7 +41,17 @@ struct ApplyCommandTests {
         #expect(
             busy.stderr.contains("is locked by nightly job on ci-7 (pid \(ProcessInfo.processInfo.processIdentifier)"))
         #expect(try ledger.fileCount() == 0)
-        let unlock = try await tool.run(["ledger", "unlock", "--ledger", "manifest.sqlite"], in: dir.path)
+        // The holder (this test's process) is alive on this host: unlock refuses (issue 13 point 8) unless forced.
+        let refused = try await tool.run(["ledger", "unlock", "--ledger", "manifest.sqlite"], in: dir.path)
+        #expect(refused.exitCode == 1)
+        #expect(
+            refused.stderr.hasPrefix("error: not unlocking: the lock is held by nightly job on ci-7"),
+            "\(refused.stderr)")
+        #expect(refused.stderr.contains("is alive on this host; --force breaks it anyway"))
+        let stillBusy = try await tool.run(
+            ["apply", "plan.yaml", "--now-ms", Self.now, "--lock-timeout", "1s"], in: dir.path)
+        #expect(stillBusy.exitCode == 75, "the lock stayed")
+        let unlock = try await tool.run(["ledger", "unlock", "--force", "--ledger", "manifest.sqlite"], in: dir.path)
         #expect(unlock.exitCode == 0)
         #expect(unlock.stdout.hasPrefix("Unlocked: removed the lock held by nightly job on ci-7"))
         let done = try await tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: dir.path)

@@ -31,12 +31,15 @@ struct UnlockCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON document on stdout.")
     var json = false
 
+    @Flag(name: .long, help: "Break the lock even while its holder looks alive.")
+    var force = false
+
     func run() async throws {
         try await ErrorReporting.run {
             guard let opened = try CommandRoot.openLedger(path: ledger, create: false) else {
                 throw LedgerError.cannotOpen(path: ledger, reason: "no such file")
             }
-            let holder = try opened.breakLock()
+            let holder = try opened.breakLock(force: force)
             if json {
                 var document: [String: Any] = [
                     "format_version": 1, "command": "ledger unlock", "unlocked": holder != nil,

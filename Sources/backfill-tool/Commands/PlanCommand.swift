@@ -34,6 +34,8 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let hasChanges = try await ErrorReporting.run { () async throws -> Bool in
+            // Refused before anything is asked or read.
+            if let out, let refusal = OutputFile.refusal(out) { throw ValidationError(refusal) }
             let loaded = try LoadedPlan.load(
                 path: planPath, environment: ProcessInfo.processInfo.environment, ledger: global.ledger,
                 landing: global.landing)
@@ -54,11 +56,7 @@ struct PlanCommand: AsyncParsableCommand {
             if let out {
                 let document = PlanDocument(
                     plan: plan, planFile: loaded.file, planFileSHA256: loaded.sha256, absolutePaths: true)
-                do {
-                    try document.encoded().write(to: URL(fileURLWithPath: out), options: .atomic)
-                } catch {
-                    throw CLIError("cannot write saved plan \(out): \(error.localizedDescription)")
-                }
+                try OutputFile.write(try document.encoded(), to: out)
             }
             if json {
                 let document = PlanDocument(

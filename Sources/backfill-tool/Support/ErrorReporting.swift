@@ -35,6 +35,7 @@ enum ErrorReporting {
         case let error as PlanningError: (error.description, .failure)
         case let error as LandingArea.Failure: (error.description, .failure)
         case let error as LockBusy: (error.description, temporary)
+        case let error as LockStillHeld: (error.description, .failure)
         case let error as StalePlan: (error.description, .failure)
         case let error as ExternalRegistration.Failure: (error.description, error.isUsage ? usage : .failure)
         case let error as LegacyImport.Failure: (error.description, usage)

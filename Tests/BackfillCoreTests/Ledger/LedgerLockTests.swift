@@ -36,7 +36,7 @@ struct LedgerLockTests {
         }
         #expect(try ledger.tryLock(owner: "me") == nil)
         // Another host's holder whose heartbeat stopped a while ago.
-        try ledger.breakLock()
+        try ledger.breakLock(force: true)
         try ledger.writer.write { db in
             try db.execute(
                 sql:
@@ -45,7 +45,7 @@ struct LedgerLockTests {
         }
         #expect(try ledger.tryLock(owner: "me") == nil)
         // A live one on another host is respected.
-        try ledger.breakLock()
+        try ledger.breakLock(force: true)
         try ledger.writer.write { db in
             try db.execute(
                 sql:
@@ -53,7 +53,12 @@ struct LedgerLockTests {
                 arguments: [now])
         }
         #expect(try ledger.tryLock(owner: "me")?.owner == "busy")
-        #expect(try ledger.breakLock()?.owner == "busy")
+        // ledger unlock: a live holder elsewhere is not broken unless forced; a live one here neither.
+        #expect(throws: LockStillHeld.self) { try ledger.breakLock() }
+        #expect(try ledger.breakLock(force: true)?.owner == "busy")
         #expect(try ledger.breakLock() == nil)
+        #expect(try ledger.tryLock(owner: "me") == nil)
+        #expect(throws: LockStillHeld.self) { try ledger.breakLock() }
+        #expect(try ledger.breakLock(force: true)?.owner == "me")
     }
 }
