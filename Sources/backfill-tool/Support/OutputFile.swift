@@ -31,10 +31,10 @@ enum OutputFile {
         let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw failure(errno) }
         let written = data.withUnsafeBytes { buffer -> Int in
-            guard buffer.count > 0 else { return 0 }
+            guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
             var offset = 0
             while offset < buffer.count {
-                let n = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                let n = Foundation.write(fd, base + offset, buffer.count - offset)
                 if n < 0 { return n }
                 offset += n
             }
