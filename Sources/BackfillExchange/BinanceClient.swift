@@ -53,6 +53,10 @@ package struct BinanceClient: Sendable {
             guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
                 let time = (object["serverTime"] as? NSNumber)?.int64Value, time > 0
             else { throw ExchangeError.invalidResponse("time: expected {\"serverTime\": <ms>}") }
+            guard ServerClock.isPlausible(time, localMs: self.time.nowMs()) else {
+                throw ExchangeError.invalidResponse(
+                    "time: serverTime \(time) is outside 2017 … local time + 1 day; the server's clock is not believed")
+            }
             return time
         }
     }
@@ -63,7 +67,9 @@ package struct BinanceClient: Sendable {
             try ExchangeInfo.parse(body, market: market)
         }
         if info.weightLimit > 0 {
-            let offset = info.serverTime.map { $0 - time.nowMs() } ?? 0
+            let local = time.nowMs()
+            let offset =
+                info.serverTime.flatMap { ServerClock.isPlausible($0, localMs: local) ? $0 - local : nil } ?? 0
             await governor.configure(
                 limit: info.weightLimit, windowMs: info.weightWindowMs, serverOffsetMs: abs(offset) < 5_000 ? 0 : offset
             )

@@ -96,8 +96,10 @@ package struct ApplySession: Sendable {
             apiKey: apiKey, connections: parallelism ?? ApplyParallelism.maximumConnections, logger: logger)
         if !dryRun, ledger == nil {
             do {
-                // A plan naming a symbol the exchange does not list leaves no trace: its symbols are resolved
-                // before a new ledger is created (one exchangeInfo, on the first run only).
+                // A plan naming a symbol the exchange does not list, or an exchange whose clock is not believed,
+                // leaves no trace: the clock is read and the symbols are resolved before a new ledger is created
+                // (one /time and one exchangeInfo, on the first run only).
+                _ = try await exchange.markets.serverTime()
                 if case .planFile(let loaded) = input, exchange.markets.usesMarketCache {
                     var known: [String: Market] = [:]
                     for market in try await exchange.markets.markets() where market.market == config.market {

@@ -174,14 +174,22 @@ struct DurationOption: ExpressibleByArgument {
 
     init?(argument: String) {
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
-        for (suffix, factor) in units where argument.hasSuffix(suffix) {
-            guard let value = Int64(argument.dropLast(suffix.count)), value >= 0 else { return nil }
-            milliseconds = value * factor
-            return
+        var number = Substring(argument)
+        var factor: Int64 = 1000
+        for (suffix, unit) in units where argument.hasSuffix(suffix) {
+            number = argument.dropLast(suffix.count)
+            factor = unit
+            break
         }
-        guard let seconds = Int64(argument), seconds >= 0 else { return nil }
-        milliseconds = seconds * 1000
+        // Checked arithmetic, and at most a year: no value can trap or push a deadline past Int64 (issue 13).
+        guard let value = Int64(number), value >= 0 else { return nil }
+        let (product, overflow) = value.multipliedReportingOverflow(by: factor)
+        guard !overflow, product <= Self.maximumMs else { return nil }
+        milliseconds = product
     }
+
+    /// 366 days.
+    static let maximumMs: Int64 = 366 * 86_400_000
 
     var defaultValueDescription: String { "\(milliseconds / 1000)s" }
 }

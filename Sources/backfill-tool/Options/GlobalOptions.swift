@@ -1,4 +1,5 @@
 import ArgumentParser
+import BackfillModel
 
 /// Options every command that reads a plan accepts.
 struct GlobalOptions: ParsableArguments {
@@ -23,6 +24,12 @@ enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
 struct DebugOptions: ParsableArguments {
     @Option(name: .customLong("now-ms"), help: .hidden)
     var nowMs: Int64?
+
+    func validate() throws {
+        if let nowMs, !ServerClock.plausibleRange.contains(nowMs) {
+            throw ValidationError("--now-ms must be an epoch time in ms from 2017 to 2100")
+        }
+    }
 }
 
 /// Test hooks that are not options of the shipped binary: enabled by environment variables the tests set.
