@@ -49,12 +49,16 @@ package struct LandingArea: Sendable {
         let final = try url(for: relative)
         let directory = final.deletingLastPathComponent()
         let partial = Self.partialURL(for: final)
+        // Writes never follow a symlink out of the landing directory (§11): the deepest existing ancestor is
+        // checked on its resolved path before anything is created, and the directory again once it exists.
+        try checkInside(deepestExisting(directory), relative: relative)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
             throw .io(path: directory.path, reason: Self.reason(error))
         }
-        let fd = open(partial.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        try checkInside(directory, relative: relative)
+        let fd = open(partial.path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else { throw .io(path: partial.path, reason: String(cString: strerror(errno))) }
         var offset = 0
         while offset < bytes.count {
@@ -78,6 +82,34 @@ package struct LandingArea: Sendable {
         }
         close(fd)
         return partial
+    }
+
+    /// The directory itself or its nearest ancestor that exists.
+    private func deepestExisting(_ directory: URL) -> URL {
+        var current = directory
+        while current.path.count > 1, !FileManager.default.fileExists(atPath: current.path) {
+            current = current.deletingLastPathComponent()
+        }
+        return current
+    }
+
+    /// Refuses `directory` when its resolved path is not the landing directory's or below it.
+    private func checkInside(_ directory: URL, relative: String) throws(Failure) {
+        func resolved(_ path: String) -> String? {
+            guard let pointer = realpath(path, nil) else { return nil }
+            defer { free(pointer) }
+            return String(cString: pointer)
+        }
+        // The landing directory itself may be reached through a symlink (a mounted volume): only what lies
+        // below it must stay below it.
+        guard let base = resolved(root.path) ?? resolved(deepestExisting(root).path) else { return }
+        guard let real = resolved(directory.path) else {
+            throw .io(path: directory.path, reason: String(cString: strerror(errno)))
+        }
+        let isRootOrAbove = root.path.hasPrefix(directory.path) && directory.path.count <= root.path.count
+        guard isRootOrAbove || real == base || real.hasPrefix(base.hasSuffix("/") ? base : base + "/") else {
+            throw .outsideLanding("\(relative): a symbolic link leads outside the landing directory")
+        }
     }
 
     /// Second half of ``write(_:to:)``: rename to the final name, then (unless the caller batches it with
