@@ -113,16 +113,19 @@ package struct Applier: Sendable {
     }
 
     /// An unregistered file already under the task's name (a run killed between rename and commit, or a copy put
-    /// there by hand), when its content is valid for its name.
+    /// there by hand), when its content is valid for its name and complete.
     static func adoptable(
         _ task: PlanTask, landing: LandingArea, columns: ColumnSet, exchange: ExchangeKind, market: MarketKind
     ) -> NewFile? {
         guard let url = try? landing.url(for: task.path), let data = FileManager.default.contents(atPath: url.path)
         else { return nil }
         let bytes = Array(data)
-        guard let count = CSVValidator.rows(in: bytes, range: task.range, columns: columns), count > 0 else {
-            return nil
-        }
+        // Adopted only when it holds every candle of the range (§5 Adoption): a task never spans a confirmed gap
+        // (gaps are coverage), so that is every grid slot. A sparse or truncated file is fetched over, never taken
+        // as proof that candles are absent.
+        guard let count = CSVValidator.rows(in: bytes, range: task.range, columns: columns), count > 0,
+            Int64(count) == task.candles
+        else { return nil }
         return NewFile(
             sha256: SHA256Hex.digest(bytes), path: task.path, exchange: exchange, market: market,
             symbol: task.symbol, symbolId: task.symbolId, timeframe: task.timeframe, range: task.range,
@@ -180,6 +183,19 @@ package struct Applier: Sendable {
             sha256: SHA256Hex.digest(bytes), path: task.path, exchange: exchange, market: market, symbol: task.symbol,
             symbolId: task.symbolId, timeframe: task.timeframe, range: task.range, rows: closed.count,
             bytes: bytes.count, source: .rest)
+        // An unregistered file under the name that is not complete by itself (its range holds a gap not yet
+        // confirmed) is adopted once the exchange's bytes are the same (§5 Adoption); otherwise it is rewritten.
+        let existing = try await io.run { () -> [UInt8]? in
+            guard let url = try? landing.url(for: task.path) else { return nil }
+            return FileManager.default.contents(atPath: url.path).map(Array.init)
+        }
+        if existing == bytes {
+            var adopted = file
+            adopted.source = .adopted
+            _ = try await recorder.commit(
+                PendingCommit(.file(adopted), pair: pair, trailingGap: trailingGap), adopted: true)
+            return
+        }
         let partial = try await io.run { try landing.writePartial(bytes, for: task.path) }
         try await pause()
         try await io.run { try landing.publish(partial, as: task.path, syncDirectory: false) }

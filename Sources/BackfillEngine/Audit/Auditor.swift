@@ -436,10 +436,15 @@ package struct Auditor: Sendable {
         }
         let detail: String
         var disposition = Finding.Disposition.report
+        let slots = timeframe.map { Int64($0.grid(listedAtMs: snapshot.listings[symbol]).candleCount(in: range)) }
         if let rows = CSVValidator.rows(in: bytes, range: range, columns: columns), rows > 0 {
-            if covered.intersection(RangeSet(sortedRanges: [range])).runs.isEmpty, let timeframe,
-                registered != nil || planned != nil
-            {
+            let uncovered = covered.intersection(RangeSet(sortedRanges: [range])).runs.isEmpty
+            if uncovered, let slots, Int64(rows) != slots, registered != nil || planned != nil {
+                // Sparse or truncated: never taken as proof that candles are absent (§5 Adoption).
+                detail =
+                    "unregistered, holds \(rows) of the \(slots) candles of its name: apply fetches the range and "
+                    + "keeps the file only if the exchange's bytes are the same"
+            } else if uncovered, let timeframe, registered != nil || planned != nil {
                 detail = "unregistered, valid for its name (\(rows) candles): apply adopts it"
                 disposition = .repair
                 report.repairs.append(

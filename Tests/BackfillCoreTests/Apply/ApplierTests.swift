@@ -161,7 +161,9 @@ struct ApplierTests {
         let (_, summary) = try await apply(loaded)
         #expect(summary.adopted == 1)
         #expect(summary.filesWritten == plan.tasks.count - 1)
-        #expect(summary.requests == plan.tasks.count - 1, "the adopted file needed no request")
+        // Its range holds the 2024-02-14 maintenance window, not yet confirmed here: the file is not complete by
+        // itself, so the range is fetched, and the file adopted because the exchange's bytes are the same.
+        #expect(summary.requests == plan.tasks.count, "the adopted file's range was asked once")
         let files = try dir.inventory().filter { $0.key.hasPrefix("/incoming/") }
         #expect(files.keys.filter { $0.hasSuffix(".partial") }.isEmpty)
         #expect(
