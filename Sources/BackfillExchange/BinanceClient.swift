@@ -179,7 +179,12 @@ package struct BinanceClient: Sendable {
                 case 429:
                     rateLimitWaits += 1
                     counters.rateLimited()
-                    let seconds = Int(response.header("Retry-After") ?? "") ?? 60
+                    let seconds = Self.retryAfterSeconds(response, default: 60)
+                    // A wait past 15 minutes is not one to sit out in a run (§11): stop at once, retry later.
+                    guard seconds <= Self.maxRateLimitPauseSeconds else {
+                        await governor.rateLimited(retryAfterSeconds: seconds)
+                        throw ExchangeError.pauseTooLong(seconds: seconds, request: label)
+                    }
                     logger.info("HTTP 429 on \(label): every request waits \(seconds) s (Retry-After)")
                     await governor.rateLimited(retryAfterSeconds: seconds)
                     guard rateLimitWaits <= retry.maxRateLimitWaits else {
@@ -187,7 +192,7 @@ package struct BinanceClient: Sendable {
                     }
                     continue
                 case 418:
-                    let seconds = Int(response.header("Retry-After") ?? "") ?? 120
+                    let seconds = Self.retryAfterSeconds(response, default: 120)
                     throw ExchangeError.banned(untilMs: await governor.banned(retryAfterSeconds: seconds))
                 case 408, 500...599:
                     failure = "HTTP \(response.status)"
@@ -207,6 +212,19 @@ package struct BinanceClient: Sendable {
             logger.info("\(failure) on \(label): retry \(failures) in \(delay) ms")
             try await time.sleep(untilMs: time.nowMs() + delay)
         }
+    }
+
+    /// The longest 429 pause a run sits out (§11: beyond 15 minutes, exit 75 at once).
+    package static let maxRateLimitPauseSeconds = 900
+
+    /// `Retry-After` in seconds, untrusted: a missing or unparsable value is `fallback`, a negative one 0, and
+    /// anything beyond ten years ten years (so no arithmetic on it can overflow).
+    static func retryAfterSeconds(_ response: HTTPResponse, default fallback: Int) -> Int {
+        guard let text = response.header("Retry-After")?.trimmingCharacters(in: .whitespaces), !text.isEmpty,
+            text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+        else { return fallback }
+        let tenYears = 10 * 366 * 86_400
+        return text.utf8.count > 9 ? tenYears : min(Int(text) ?? tenYears, tenYears)
     }
 
     static func usedWeight(_ response: HTTPResponse) -> Int? {

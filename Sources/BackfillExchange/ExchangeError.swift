@@ -11,13 +11,15 @@ package enum ExchangeError: Error, Equatable, CustomStringConvertible, Localized
     case refused(status: Int, reason: String, request: String)
     /// A body that is not what Binance sends (never taken as "no data").
     case invalidResponse(String)
+    /// A 429 whose `Retry-After` is longer than a run waits (15 minutes): stop now, retry after it (exit 75).
+    case pauseTooLong(seconds: Int, request: String)
     /// Retries ran out on errors that were each worth retrying (network down, 5xx storm): try again later.
     case unavailable(attempts: Int, last: String)
 
     /// Whether this is a temporary condition (exit 75: safe to retry later).
     package var isTemporary: Bool {
         switch self {
-        case .banned, .unavailable: true
+        case .banned, .unavailable, .pauseTooLong: true
         default: false
         }
     }
@@ -32,6 +34,8 @@ package enum ExchangeError: Error, Equatable, CustomStringConvertible, Localized
             "Binance refused \(request): HTTP \(status), \(reason)"
         case .invalidResponse(let detail):
             "invalid response from the exchange: \(detail)"
+        case .pauseTooLong(let seconds, let request):
+            "Binance answered HTTP 429 on \(request) with Retry-After \(seconds) s, beyond the 15 minutes a run waits; stopping, retry after it"
         case .unavailable(let attempts, let last):
             "exchange unavailable after \(attempts) attempts; last error: \(last)"
         }

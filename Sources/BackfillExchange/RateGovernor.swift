@@ -74,6 +74,8 @@ package actor RateGovernor {
     /// - Throws: ``ExchangeError/banned(untilMs:)`` while a 418 ban runs.
     package func acquire(weight: Int, essential: Bool = false) async throws -> Ticket {
         while true {
+            // A stopping run (SIGINT/SIGTERM) cancels the requests that wait here: they were not sent.
+            try Task.checkCancellation()
             let now = time.nowMs() + offsetMs
             if let until = bannedUntil, now < until { throw ExchangeError.banned(untilMs: until) }
             if now < pausedUntil {
@@ -122,7 +124,7 @@ package actor RateGovernor {
     package func rateLimited(retryAfterSeconds: Int) {
         let now = time.nowMs() + offsetMs
         stats.rateLimited += 1
-        pausedUntil = max(pausedUntil, now + Int64(max(0, retryAfterSeconds)) * 1000)
+        pausedUntil = max(pausedUntil, now + Self.milliseconds(retryAfterSeconds))
         // Binance's Retry-After runs to the end of its window: when it has passed, the budget is fresh, whatever
         // our own window arithmetic says; the next response's header tells the truth again.
         roll(now)
@@ -134,10 +136,13 @@ package actor RateGovernor {
     /// A 418: nothing is sent until the ban ends. Returns the ban's end (server time, epoch ms).
     @discardableResult
     package func banned(retryAfterSeconds: Int) -> Int64 {
-        let until = time.nowMs() + offsetMs + Int64(max(0, retryAfterSeconds)) * 1000
+        let until = time.nowMs() + offsetMs + Self.milliseconds(retryAfterSeconds)
         bannedUntil = max(bannedUntil ?? 0, until)
         return bannedUntil ?? until
     }
+
+    /// Seconds from a server header as milliseconds, bounded (0 … ~12 years) so no sum with a clock overflows.
+    static func milliseconds(_ seconds: Int) -> Int64 { Int64(min(max(0, seconds), 400_000_000)) * 1000 }
 
     /// The weight this run may bring the window to: the limit, less the margin, less what the other clients of
     /// this IP are on course to spend before the window ends (at their pace as last seen, even from an earlier

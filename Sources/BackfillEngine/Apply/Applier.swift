@@ -97,6 +97,9 @@ package struct Applier: Sendable {
                     } catch let error as ExchangeError where error.stopsPair {
                         logger.info("\(pair) stopped: \(error)")
                         await recorder.fail(pair, error)
+                    } catch  where Task.isCancelled && shouldStop() && Self.isWaitEnded(error) {
+                        logger.info("\(pair) \(task.range): stopped before its request was answered")
+                        await recorder.stoppedInFlight()
                     }
                 }
                 running += 1
@@ -139,12 +142,18 @@ package struct Applier: Sendable {
         let pair = Pair(symbol: task.symbol, timeframe: task.timeframe)
         let (landing, columns, exchange, market) = (landing, columns, exchange, market)
         // Adoption needs no request.
-        if let file = try await io.run({
-            Self.adoptable(task, landing: landing, columns: columns, exchange: exchange, market: market)
-        }),
-            case .registered = try await recorder.commit(PendingCommit(.file(file), pair: pair), adopted: true)
-        {
-            kept = file.rows
+        // A stop does not cut a file's stages short: from here to its commit, a task is finished (below too).
+        let adopted = try await Self.uncancelled { () async throws -> Int? in
+            guard
+                let file = try await io.run({
+                    Self.adoptable(task, landing: landing, columns: columns, exchange: exchange, market: market)
+                }),
+                case .registered = try await recorder.commit(PendingCommit(.file(file), pair: pair), adopted: true)
+            else { return nil }
+            return file.rows
+        }
+        if let adopted {
+            kept = adopted
             return
         }
         if sleepMs > 0 {
@@ -154,6 +163,18 @@ package struct Applier: Sendable {
         let closed = try await source.closedCandles(task, market: market, serverNowMs: serverNow)
         weight = market.klinesWeight(limit: Int(task.candles))
         await recorder.countRequest()
+        let applier = self
+        kept = try await Self.uncancelled {
+            try await applier.store(task, closed: closed, serverNow: serverNow, recorder: recorder, io: io)
+        }
+    }
+
+    /// Writes, publishes and registers what the exchange answered for `task`; returns the candles kept.
+    func store(
+        _ task: PlanTask, closed: [Kline], serverNow: Int64, recorder: Recorder, io: BlockingIOPool
+    ) async throws -> Int {
+        let pair = Pair(symbol: task.symbol, timeframe: task.timeframe)
+        let (landing, columns, exchange, market) = (landing, columns, exchange, market)
         try await pause()
         let grid = task.grid
         let lastExpected = grid.floor(task.range.upperBound - 1)
@@ -167,7 +188,7 @@ package struct Applier: Sendable {
             guard notTrading.contains(pair), dataEnd <= serverNow - margin else {
                 logger.info("\(pair) \(task.range): newest candles not there yet, deferred to the next run")
                 await recorder.defer()
-                return
+                return 0
             }
             trailingGap = TimeRange(dataEnd, task.range.upperBound)
             logger.info("\(pair): market not trading, no candles from \(dataEnd): recorded as an exchange gap")
@@ -175,9 +196,8 @@ package struct Applier: Sendable {
         guard !closed.isEmpty else {
             logger.info("\(pair) \(task.range): no candles, recorded as an exchange gap")
             _ = try await recorder.commit(PendingCommit(.gap(task.range), pair: pair))
-            return
+            return 0
         }
-        kept = closed.count
         let bytes = CSVFormat.render(closed, columns: columns)
         let file = NewFile(
             sha256: SHA256Hex.digest(bytes), path: task.path, exchange: exchange, market: market, symbol: task.symbol,
@@ -194,7 +214,7 @@ package struct Applier: Sendable {
             adopted.source = .adopted
             _ = try await recorder.commit(
                 PendingCommit(.file(adopted), pair: pair, trailingGap: trailingGap), adopted: true)
-            return
+            return closed.count
         }
         let partial = try await io.run { try landing.writePartial(bytes, for: task.path) }
         try await pause()
@@ -206,10 +226,22 @@ package struct Applier: Sendable {
         case .registered, .duplicate, .gap:
             break
         }
+        return closed.count
     }
 
+    /// Runs `body` in a task of its own, which the caller's cancellation (a stop) does not reach.
+    static func uncancelled<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await Task { try await body() }.value
+    }
+
+    /// Tests' delay between a file's stages; a stop does not cut it short of finishing the file.
     func pause() async throws {
-        if stageDelayMs > 0 { try await Task.sleep(for: .milliseconds(stageDelayMs)) }
+        if stageDelayMs > 0 { try? await Task.sleep(for: .milliseconds(stageDelayMs)) }
+    }
+
+    /// What a cancelled wait for the exchange ends in: the cancellation itself, or the request it cut off.
+    static func isWaitEnded(_ error: any Error) -> Bool {
+        error is CancellationError || error is TransportError || error is ExchangeError
     }
 
     /// Registers results by group commit and keeps each pair's coverage to move watermarks contiguously.
@@ -257,7 +289,13 @@ package struct Applier: Sendable {
 
         func interrupt(remaining: Int) {
             summary.interrupted = true
-            summary.remaining = remaining
+            summary.remaining += remaining
+        }
+
+        /// A task cut off by a stop while it waited for the exchange: nothing of it was written; planned again.
+        func stoppedInFlight() {
+            summary.interrupted = true
+            summary.remaining += 1
         }
 
         func hasFailed(_ pair: Pair) -> Bool { failed.contains(pair) }
@@ -324,7 +362,7 @@ extension ExchangeError {
     var stopsPair: Bool {
         switch self {
         case .rejected, .refused, .invalidResponse: true
-        case .banned, .unavailable: false
+        case .banned, .unavailable, .pauseTooLong: false
         }
     }
 }

@@ -77,7 +77,36 @@ package struct ApplySession: Sendable {
 
     /// Plans (or loads the saved plan), and unless `dryRun`, applies. Returns the plan and (when applied) the
     /// summary.
+    ///
+    /// Once ``shouldStop`` says so, every wait on the exchange (a 429's pause, the next weight window, a retry's
+    /// backoff, a request in flight) is cancelled: files already being written are finished and registered, the
+    /// tasks still waiting count as not run, and a stop before any task started is ``ApplyStopped``.
     package func run(dryRun: Bool) async throws -> (plan: Plan, summary: ApplySummary?) {
+        let session = self
+        let work = Task { try await session.runUnstopped(dryRun: dryRun) }
+        let shouldStop = shouldStop
+        let watcher = Task {
+            while !Task.isCancelled {
+                if shouldStop() {
+                    work.cancel()
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        defer { watcher.cancel() }
+        do {
+            return try await withTaskCancellationHandler {
+                try await work.value
+            } onCancel: {
+                work.cancel()
+            }
+        } catch  where shouldStop() && Applier.isWaitEnded(error) {
+            throw ApplyStopped()
+        }
+    }
+
+    private func runUnstopped(dryRun: Bool) async throws -> (plan: Plan, summary: ApplySummary?) {
         let config = config
         let owner = "backfill-tool apply \(UUID().uuidString.prefix(8).lowercased())"
         // The ledger is opened once: as it is, for the stale check (a stale saved plan is refused before anything is
@@ -244,6 +273,13 @@ package struct ApplySession: Sendable {
             try? ledger.finishRun(run, outcome: .failed, summaryJSON: nil)
             throw error
         }
+    }
+}
+
+/// SIGINT/SIGTERM before any chunk ran (while planning, or waiting on the exchange): nothing was written; exit 75.
+package struct ApplyStopped: Error, Equatable, CustomStringConvertible {
+    package var description: String {
+        "apply stopped by a signal before any chunk was written; nothing is half-done: run apply again to continue"
     }
 }
 
