@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `backfill-tool` command: keeps a landing area of Binance candles complete, exactly once.
 @main
@@ -16,4 +17,20 @@ struct BackfillTool: AsyncParsableCommand {
             LedgerCommand.self,
         ]
     )
+
+    /// A reader that went away (`| head`) is a failed write to stdout (exit 1), not a SIGPIPE death.
+    static func main() async {
+        signal(SIGPIPE, SIG_IGN)
+        Output.guardStandardDescriptors()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -112,10 +112,10 @@ struct ApplyCommand: AsyncParsableCommand {
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                    Output.result(
+                    try Output.result(
                         try encoder.encode(DryRunDocument(plan: plan, summary: plan.summary)) + Data("\n".utf8))
                 } else {
-                    Output.result(PlanRenderer.text(plan))
+                    try Output.result(PlanRenderer.text(plan))
                     Output.note("Dry run: nothing was fetched or changed.")
                 }
                 return
@@ -124,9 +124,9 @@ struct ApplyCommand: AsyncParsableCommand {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 let document = ApplyDocument(summary: summary)
-                Output.result(try encoder.encode(document) + Data("\n".utf8))
+                try Output.result(try encoder.encode(document) + Data("\n".utf8))
             } else {
-                Output.result(summary.text + "\n")
+                try Output.result(summary.text + "\n")
             }
             // Interrupted: everything registered is whole; the rest is safe to do later.
             if summary.interrupted { throw ErrorReporting.temporary }

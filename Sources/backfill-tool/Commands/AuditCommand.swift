@@ -52,9 +52,9 @@ struct AuditCommand: AsyncParsableCommand {
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                Output.result(try encoder.encode(AuditDocument(report: report)) + Data("\n".utf8))
+                try Output.result(try encoder.encode(AuditDocument(report: report)) + Data("\n".utf8))
             } else {
-                Output.result(report.text)
+                try Output.result(report.text)
             }
             return report
         }

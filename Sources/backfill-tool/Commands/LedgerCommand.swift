@@ -46,9 +46,9 @@ struct UnlockCommand: AsyncParsableCommand {
                 ]
                 if let holder { document["holder"] = ["owner": holder.owner, "pid": holder.pid, "host": holder.host] }
                 let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
-                Output.result(data + Data("\n".utf8))
+                try Output.result(data + Data("\n".utf8))
             } else {
-                Output.result(
+                try Output.result(
                     holder.map { "Unlocked: removed the lock held by \($0).\n" } ?? "The ledger was not locked.\n")
             }
         }

@@ -25,7 +25,7 @@ struct LedgerFilesCommand: AsyncParsableCommand {
             if options.json {
                 try LedgerOptions.printJSON(FilesDocument(command: "ledger files", files: files))
             } else {
-                Output.result(files.map { $0.line + "\n" }.joined())
+                try Output.result(files.map { $0.line + "\n" }.joined())
                 Output.note("\(files.count) files")
             }
         }

@@ -105,7 +105,7 @@ struct LedgerImportLegacyCommand: AsyncParsableCommand {
             for (name, value) in report.watermarks.sorted(by: { $0.key < $1.key }) {
                 text += "  watermark \(name) = \(ISO8601Instant.format(value))\n"
             }
-            Output.result(text)
+            try Output.result(text)
         }
     }
 }

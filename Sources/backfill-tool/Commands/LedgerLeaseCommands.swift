@@ -30,7 +30,7 @@ struct LedgerClaimCommand: AsyncParsableCommand {
             if options.json {
                 try LedgerOptions.printJSON(FilesDocument(command: "ledger claim", files: files))
             } else {
-                Output.result(files.map { $0.line + "\n" }.joined())
+                try Output.result(files.map { $0.line + "\n" }.joined())
                 Output.note("claimed \(files.count) files for \(owner.owner)")
             }
         }
@@ -84,7 +84,7 @@ enum LeaseEnd {
             if options.json {
                 try LedgerOptions.printJSON(FilesDocument(command: command, files: files))
             } else {
-                Output.result(files.map { $0.line + "\n" }.joined())
+                try Output.result(files.map { $0.line + "\n" }.joined())
             }
         }
     }

@@ -60,7 +60,7 @@ struct LedgerRegisterCommand: AsyncParsableCommand {
                     + "\(timeframe.rawValue) [\(registered.file.range.lowerBound), \(registered.file.range.upperBound)) "
                     + "\(registered.file.rows) candles"
                 if !missing.isEmpty { text += "; \(missing.count) holes inside it stay to be fetched" }
-                Output.result(text + ".\n")
+                try Output.result(text + ".\n")
             }
         }
     }

@@ -44,7 +44,7 @@ struct LedgerStatusCommand: AsyncParsableCommand {
                 text += line + "\n"
             }
             if report.series.isEmpty { text = "The ledger has no files.\n" }
-            Output.result(text)
+            try Output.result(text)
         }
     }
 }

@@ -61,9 +61,9 @@ struct PlanCommand: AsyncParsableCommand {
             if json {
                 let document = PlanDocument(
                     plan: plan, planFile: loaded.file, planFileSHA256: loaded.sha256, absolutePaths: false)
-                Output.result(try document.encoded())
+                try Output.result(try document.encoded())
             } else {
-                Output.result(PlanRenderer.text(plan))
+                try Output.result(PlanRenderer.text(plan))
                 if let out { Output.note("Saved plan to \(out).") }
             }
             if let files = plan.landingNotScanned {

@@ -58,7 +58,7 @@ struct RunCommand: AsyncParsableCommand {
                 throw error
             }
             guard let summary else { return }
-            Output.result(summary.text + "\n")
+            try Output.result(summary.text + "\n")
             if summary.interrupted { throw ErrorReporting.temporary }
             guard summary.failedPairs.isEmpty else {
                 for failure in summary.failedPairs { Output.error("\(failure.pair) stopped: \(failure.error)") }

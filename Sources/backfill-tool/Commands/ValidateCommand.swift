@@ -27,7 +27,7 @@ struct ValidateCommand: AsyncParsableCommand {
                 for pair in plan.pairs { _ = try Planner.resolve(pair.symbol, in: markets) }
             }
             let pairs = plan.pairs.count
-            Output.result(
+            try Output.result(
                 "\(planPath): valid (\(plan.targets.count) target\(plan.targets.count == 1 ? "" : "s"), "
                     + "\(pairs) pair\(pairs == 1 ? "" : "s"))\n")
         }

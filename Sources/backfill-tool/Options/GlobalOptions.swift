@@ -11,6 +11,12 @@ struct GlobalOptions: ParsableArguments {
 
     @Option(name: .long, help: "Log level on stderr: trace, debug, info, notice, warning, error, critical.")
     var logLevel: LogLevelOption = .warning
+
+    /// An empty path would silently mean the current directory (§11): refused.
+    func validate() throws {
+        if ledger == "" { throw ValidationError("--ledger must name a file, not be empty") }
+        if landing == "" { throw ValidationError("--landing must name a directory, not be empty") }
+    }
 }
 
 /// `--log-level` values.

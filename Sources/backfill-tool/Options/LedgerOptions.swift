@@ -41,7 +41,7 @@ struct LedgerOptions: ParsableArguments {
     static func printJSON(_ document: some Encodable) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        Output.result(try encoder.encode(document) + Data("\n".utf8))
+        try Output.result(try encoder.encode(document) + Data("\n".utf8))
     }
 }
 
