@@ -82,7 +82,10 @@ var package = Package(
         ),
         .target(
             name: "BackfillTestSupport",
-            dependencies: ["BackfillEngine", "BackfillModel", "BackfillExchange", "FakeBinance"]
+            dependencies: [
+                "BackfillEngine", "BackfillModel", "BackfillExchange", "BackfillSpec", "FakeBinance",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "BackfillCoreTests",

@@ -504,7 +504,12 @@ package struct Auditor: Sendable {
         let step = Double(candidates.count) / Double(count)
         for index in 0..<count {
             let file = candidates[Int(Double(index) * step)]
-            let task = PlanTask(file, listings: snapshot.listings)
+            // Fetched by the id the exchange gives the file's symbol today, not the id the ledger recorded: a file
+            // registered under another market's id then differs from what the exchange answers.
+            var task = PlanTask(file, listings: snapshot.listings)
+            if let planned = plan.pairs.first(where: { $0.symbol == file.symbol && $0.timeframe == file.timeframe }) {
+                task.symbolId = planned.symbolId
+            }
             guard let local = try? landing.read(file.path) else { continue }
             let rows = try await remote.closedCandles(task, market: plan.market, serverNowMs: plan.nowMs)
             report.verified += 1
@@ -516,8 +521,8 @@ package struct Auditor: Sendable {
                     kind: .remoteChanged, symbol: file.symbol, timeframe: task.timeframe, range: file.range,
                     path: file.path,
                     detail:
-                        "the exchange now answers \(rows.count) candles, \(fresh.count) bytes; the file has "
-                        + "\(local.count) bytes (reported only)"))
+                        "the exchange now answers \(rows.count) candles, \(fresh.count) bytes for \(task.symbolId); "
+                        + "the file has \(local.count) bytes (reported only)"))
         }
     }
 }

@@ -12,7 +12,8 @@ package struct ApplySession: Sendable {
     /// What to apply: a plan file (planned now) or a saved plan from `plan --out`.
     package enum Input: Sendable {
         case planFile(LoadedPlan)
-        case saved(PlanDocument)
+        /// `path`: where the saved plan was read from (messages name it).
+        case saved(PlanDocument, path: String)
     }
 
     package var input: Input
@@ -52,14 +53,14 @@ package struct ApplySession: Sendable {
     /// The configuration `apply` runs with.
     var config: PlanDocument.Config {
         switch input {
-        case .saved(let document): return document.config
+        case .saved(let document, _): return document.config
         case .planFile(let loaded): return PlanDocument.Config(loaded.file)
         }
     }
 
     var planSHA256: String {
         switch input {
-        case .saved(let document): document.planFileSHA256
+        case .saved(let document, _): document.planFileSHA256
         case .planFile(let loaded): loaded.sha256
         }
     }
@@ -114,7 +115,7 @@ package struct ApplySession: Sendable {
         // Every wait on another program's write transaction is bounded by the lock timeout (at least a second).
         let busyTimeoutMs = max(lockTimeoutMs, 1_000)
         var ledger = try CommandRoot.openLedger(path: config.ledger, create: false, busyTimeoutMs: busyTimeoutMs)
-        if case .saved(let document) = input {
+        if case .saved(let document, _) = input {
             let generation = try ledger?.generation() ?? 0
             guard generation == document.ledgerGeneration else {
                 throw StalePlan(saved: document.ledgerGeneration, current: generation)
@@ -173,6 +174,29 @@ package struct ApplySession: Sendable {
         }
     }
 
+    /// A saved plan is untrusted (§11): its pairs are planned again at its own `now` against today's ledger and
+    /// markets, and it is applied only when that gives exactly its pairs.
+    /// - Throws: ``SavedPlanMismatch`` naming the first difference.
+    static func replan(
+        _ document: PlanDocument, path: String, root: CommandRoot
+    ) async throws -> (Plan, LedgerSnapshot) {
+        if let reason = SavedPlanCheck.precheck(document) { throw SavedPlanMismatch(path: path, reason: reason) }
+        var session = PlanningSession(
+            plan: SavedPlanCheck.planFile(for: document, path: path), planSHA256: document.planFileSHA256, root: root)
+        session.planAtMs = document.nowMs
+        var (plan, snapshot): (Plan, LedgerSnapshot)
+        do {
+            (plan, snapshot) = try await session.runWithSnapshot()
+        } catch let error as PlanFileError {
+            throw SavedPlanMismatch(path: path, reason: error.reason)
+        }
+        if let reason = SavedPlanCheck.difference(saved: document.pairs, derived: plan.pairs) {
+            throw SavedPlanMismatch(path: path, reason: reason)
+        }
+        plan.findings = []
+        return (plan, snapshot)
+    }
+
     private func apply(
         config: PlanDocument.Config, root: CommandRoot, dryRun: Bool
     ) async throws -> (plan: Plan, summary: ApplySummary?) {
@@ -182,11 +206,8 @@ package struct ApplySession: Sendable {
         case .planFile(let loaded):
             let session = PlanningSession(plan: loaded.file, planSHA256: loaded.sha256, root: root)
             (plan, snapshot) = try await session.runWithSnapshot()
-        case .saved(let document):
-            plan = document.plan
-            snapshot =
-                try root.ledger()?.snapshot(
-                    exchange: config.exchange, market: config.market, pairs: plan.pairs.map(\.pair)) ?? .empty
+        case .saved(let document, let path):
+            (plan, snapshot) = try await Self.replan(document, path: path, root: root)
         }
         guard !dryRun else { return (plan, nil) }
         guard let ledger = try root.ledger() else {

@@ -25,6 +25,9 @@ package struct PlanningSession: Sendable {
     /// Above this many registered files `plan` reports only the drift the ledger shows (watermarks) and leaves the
     /// landing area's to `audit`: listing a million files takes longer than `plan`'s one-second budget (§9).
     package static let driftScanLimit = 200_000
+    /// Plan at this time instead of the exchange's clock (a saved plan planned again at its own `now`); refused when
+    /// it is after the exchange's clock.
+    package var planAtMs: Int64?
     /// `info`: where the markets came from, listings discovered, the plan per pair.
     package var logger: Logger = .silent
 
@@ -64,7 +67,12 @@ package struct PlanningSession: Sendable {
     }
 
     private func makePlan() async throws -> (plan: Plan, snapshot: LedgerSnapshot) {
-        let now = try await source.serverTime()
+        let serverNow = try await source.serverTime()
+        let now = planAtMs ?? serverNow
+        guard now <= serverNow else {
+            throw SavedPlanMismatch(
+                path: plan.path, reason: "its now_ms \(now) is after the exchange's clock, \(serverNow)")
+        }
         let pairs = plan.pairs
         var markets: [String: Market] = [:]
         var fromCache = false

@@ -70,7 +70,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 }
                 if let ledger = global.ledger { document.config.ledger = ledger }
                 if let landing = global.landing { document.config.landing = landing }
-                input = .saved(document)
+                input = .saved(document, path: planFile)
             } else {
                 input = .planFile(
                     try LoadedPlan.load(
@@ -79,7 +79,7 @@ struct ApplyCommand: AsyncParsableCommand {
             }
             let exchange: ExchangeKind
             switch input {
-            case .saved(let document): exchange = document.config.exchange
+            case .saved(let document, _): exchange = document.config.exchange
             case .planFile(let loaded): exchange = loaded.file.exchange
             }
             if debug.nowMs != nil, exchange != .simulated {

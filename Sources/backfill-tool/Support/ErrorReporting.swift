@@ -37,6 +37,7 @@ enum ErrorReporting {
         case let error as LockBusy: (error.description, temporary)
         case let error as LockStillHeld: (error.description, .failure)
         case let error as StalePlan: (error.description, .failure)
+        case let error as SavedPlanMismatch: (error.description, .failure)
         case let error as ApplyStopped: (error.description, temporary)
         case let error as Output.WriteFailed: (error.description, .failure)
         case let error as ExternalRegistration.Failure: (error.description, error.isUsage ? usage : .failure)

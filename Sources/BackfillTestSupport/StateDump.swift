@@ -1,0 +1,60 @@
+import BackfillSpec
+import Foundation
+import GRDB
+
+/// "Nothing changed" for bad-input tests: a logical dump of a ledger (every table's rows in key order, read without
+/// writing anything, not even a WAL file) plus the SHA-256 of every file below a directory.
+package enum StateDump {
+    /// Every table of the SQLite database at `path`, row by row, sorted; `"<none>"` when no file is there and
+    /// `"<unreadable: …>"` for a file SQLite cannot read (a corrupt or foreign file is then compared by its bytes).
+    package static func ledger(_ path: String) -> String {
+        guard FileManager.default.fileExists(atPath: path) else { return "<none>" }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(5)
+        do {
+            // `immutable=1`: SQLite reads the file as it is, creating no -wal/-shm and taking no lock.
+            let uri = "file:" + path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)! + "?immutable=1"
+            let queue = try DatabaseQueue(path: uri, configuration: configuration)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                var lines: [String] = []
+                let tables = try String.fetchAll(
+                    db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+                for table in tables {
+                    lines.append("table \(table)")
+                    let rows = try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"")
+                    lines += rows.map { $0.description }.sorted()
+                }
+                return lines.joined(separator: "\n")
+            }
+        } catch {
+            return "<unreadable: \(error)>"
+        }
+    }
+
+    /// Relative path → SHA-256 of every regular file below `directory` (symlinks named by their target path, not
+    /// followed), and `"dir"` for directories.
+    package static func files(_ directory: String) -> [String: String] {
+        var result: [String: String] = [:]
+        let manager = FileManager.default
+        guard let names = manager.subpaths(atPath: directory) else { return result }
+        for name in names {
+            let path = directory + "/" + name
+            if let target = try? manager.destinationOfSymbolicLink(atPath: path) {
+                result[name] = "symlink → \(target)"
+                continue
+            }
+            var isDirectory: ObjCBool = false
+            guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
+            if isDirectory.boolValue {
+                result[name] = "dir"
+            } else if let data = manager.contents(atPath: path) {
+                result[name] = SHA256Hex.digest(data)
+            } else {
+                result[name] = "<unreadable>"
+            }
+        }
+        return result
+    }
+}
