@@ -2,20 +2,26 @@ import BackfillSpec
 import Foundation
 import GRDB
 
-/// "Nothing changed" for bad-input tests: a logical dump of a ledger (every table's rows in key order, read without
-/// writing anything, not even a WAL file) plus the SHA-256 of every file below a directory.
+/// "Nothing changed" for bad-input tests: a logical dump of a ledger (every table's rows, sorted, read from a copy)
+/// plus the SHA-256 of every file below a directory.
 package enum StateDump {
-    /// Every table of the SQLite database at `path`, row by row, sorted; `"<none>"` when no file is there and
-    /// `"<unreadable: …>"` for a file SQLite cannot read (a corrupt or foreign file is then compared by its bytes).
+    /// Every table of the SQLite database at `path` (with its WAL), row by row, sorted; `"<none>"` when no file is
+    /// there and `"<unreadable: …>"` for a file SQLite cannot read (compare such a file by its bytes).
     package static func ledger(_ path: String) -> String {
         guard FileManager.default.fileExists(atPath: path) else { return "<none>" }
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .timeout(5)
+        // Read from a copy of the file and its WAL: the WAL's committed pages count, and the original gets no
+        // -shm, no lock and no checkpoint from the dump.
+        let manager = FileManager.default
+        let copy = manager.temporaryDirectory.appendingPathComponent("state-dump-\(UUID().uuidString)")
+        defer { try? manager.removeItem(at: copy) }
         do {
-            // `immutable=1`: SQLite reads the file as it is, creating no -wal/-shm and taking no lock.
-            let uri = "file:" + path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)! + "?immutable=1"
-            let queue = try DatabaseQueue(path: uri, configuration: configuration)
+            try manager.createDirectory(at: copy, withIntermediateDirectories: true)
+            let target = copy.appendingPathComponent("ledger.sqlite").path
+            try manager.copyItem(atPath: path, toPath: target)
+            if manager.fileExists(atPath: path + "-wal") {
+                try manager.copyItem(atPath: path + "-wal", toPath: target + "-wal")
+            }
+            let queue = try DatabaseQueue(path: target)
             defer { try? queue.close() }
             return try queue.read { db in
                 var lines: [String] = []

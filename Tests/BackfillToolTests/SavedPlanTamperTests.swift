@@ -41,14 +41,14 @@ struct SavedPlanTamperTests {
     typealias Edit = @Sendable (inout [String: Any]) -> Void
 
     static func pairs(_ document: inout [String: Any], _ change: (inout [[String: Any]]) -> Void) {
-        var pairs = document["pairs"] as! [[String: Any]]
+        var pairs = document["pairs"] as? [[String: Any]] ?? []
         change(&pairs)
         document["pairs"] = pairs
     }
 
     static func firstTasks(_ document: inout [String: Any], _ change: (inout [[String: Any]]) -> Void) {
         pairs(&document) { pairs in
-            var tasks = pairs[0]["tasks"] as! [[String: Any]]
+            var tasks = pairs[0]["tasks"] as? [[String: Any]] ?? []
             change(&tasks)
             pairs[0]["tasks"] = tasks
         }
@@ -70,9 +70,9 @@ struct SavedPlanTamperTests {
             "a task moved by one candle",
             { d in
                 firstTasks(&d) { t in
-                    var range = t[0]["range"] as! [String: Any]
-                    range["start_ms"] = (range["start_ms"] as! Int) + 3_600_000
-                    range["end_ms"] = (range["end_ms"] as! Int) + 3_600_000
+                    var range = t[0]["range"] as? [String: Any] ?? [:]
+                    range["start_ms"] = (range["start_ms"] as? Int ?? 0) + 3_600_000
+                    range["end_ms"] = (range["end_ms"] as? Int ?? 0) + 3_600_000
                     t[0]["range"] = range
                 }
             }, "BTC/USDT 1h task 1: range"
@@ -92,7 +92,7 @@ struct SavedPlanTamperTests {
             "the desired range beyond now",
             { d in
                 pairs(&d) { p in
-                    var desired = p[1]["desired"] as! [String: Any]
+                    var desired = p[1]["desired"] as? [String: Any] ?? [:]
                     desired["end_ms"] = 4_102_444_800_000
                     p[1]["desired"] = desired
                 }
@@ -123,8 +123,9 @@ struct SavedPlanTamperTests {
         let ledgerBefore = StateDump.ledger(dir.path("manifest.sqlite"))
         let filesBefore = StateDump.files(dir.path("incoming"))
         #expect(filesBefore.count > 2)
+        #expect(ledgerBefore.contains("table files\n"), "\(ledgerBefore.prefix(300))")
         for (name, edit, expected) in Self.cases {
-            var document = try JSONSerialization.jsonObject(with: original) as! [String: Any]
+            var document = try JSONSerialization.jsonObject(with: original) as? [String: Any] ?? [:]
             edit(&document)
             try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: dir.path("bad.json")))
             let run = try await tool.run(["apply", "--plan-file", "bad.json"], in: dir.path)
@@ -155,13 +156,14 @@ struct SavedPlanTamperTests {
         let tool = ToolRunner()
         var document =
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.path("saved.json"))))
-            as! [String: Any]
+            as? [String: Any] ?? [:]
         Self.pairs(&document) { pairs in
             pairs[0]["symbol_id"] = "NOSUCH"
-            var tasks = pairs[0]["tasks"] as! [[String: Any]]
+            var tasks = pairs[0]["tasks"] as? [[String: Any]] ?? []
             for i in tasks.indices {
                 tasks[i]["symbol_id"] = "NOSUCH"
-                tasks[i]["path"] = (tasks[i]["path"] as! String).replacingOccurrences(of: "BTCUSDT", with: "NOSUCH")
+                tasks[i]["path"] = (tasks[i]["path"] as? String ?? "").replacingOccurrences(
+                    of: "BTCUSDT", with: "NOSUCH")
             }
             pairs[0]["tasks"] = tasks
         }
