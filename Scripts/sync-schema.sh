@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Regenerates Sources/BackfillLedger/LedgerSchema.swift from schema/ledger.sql (v1, the reference DDL) and
-# schema/ledger-v2.sql (v2).
+# schema/ledger-vN.sql (vN, N >= 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 - <<'PY'
-body = open('schema/ledger.sql').read()
-v2 = open('schema/ledger-v2.sql').read()
+import glob, re
+migrations = [(1, 'schema/ledger.sql')]
+for path in glob.glob('schema/ledger-v*.sql'):
+    migrations.append((int(re.search(r'-v(\d+)\.sql$', path).group(1)), path))
+migrations.sort()
 swift = ('// Generated from schema/ledger*.sql by Scripts/sync-schema.sh; LedgerSchemaTests keeps them identical.\n\n'
          '/// The ledger\'s DDL, one entry per numbered migration.\n'
          'package enum LedgerSchema {\n'
          '    /// The newest schema version this build knows.\n'
-         '    package static let currentVersion = 2\n\n'
-         '    /// Migration `v1`: the text of `schema/ledger.sql`.\n'
-         '    package static let v1 = #"""\n' + body + '\n"""#\n\n'
-         '    /// Migration `v2`: the text of `schema/ledger-v2.sql`.\n'
-         '    package static let v2 = #"""\n' + v2 + '\n"""#\n}\n')
+         f'    package static let currentVersion = {migrations[-1][0]}\n')
+for number, path in migrations:
+    swift += (f'\n    /// Migration `v{number}`: the text of `{path}`.\n'
+              f'    package static let v{number} = #"""\n' + open(path).read() + '\n"""#\n')
+swift += '}\n'
 open('Sources/BackfillLedger/LedgerSchema.swift', 'w').write(swift)
 PY

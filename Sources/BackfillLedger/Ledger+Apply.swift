@@ -49,8 +49,9 @@ extension Ledger {
         at now: Int64 = Ledger.nowMs()
     ) throws -> CommitResult {
         try write { db in
-            if let existing = try String.fetchOne(
-                db, sql: "SELECT path FROM files WHERE sha256 = ?", arguments: [file.sha256])
+            if let existing = try Self.registeredPath(
+                sha256: file.sha256, exchange: file.exchange, market: file.market, symbol: file.symbol,
+                timeframe: file.timeframe, db: db)
             {
                 return .duplicate(existingPath: existing)
             }
@@ -80,8 +81,9 @@ extension Ledger {
             for entry in batch {
                 switch entry.kind {
                 case .file(let file):
-                    if let existing = try String.fetchOne(
-                        db, sql: "SELECT path FROM files WHERE sha256 = ?", arguments: [file.sha256])
+                    if let existing = try Self.registeredPath(
+                        sha256: file.sha256, exchange: file.exchange, market: file.market, symbol: file.symbol,
+                        timeframe: file.timeframe, db: db)
                     {
                         results.append(.duplicate(existingPath: existing))
                         continue

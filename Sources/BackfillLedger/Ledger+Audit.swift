@@ -103,6 +103,8 @@ extension Ledger {
         package var bytes: Int
         package var status: FileStatus
         package var createdAt: Int64
+        /// The file's stat as registered (`nil`: not recorded, e.g. a row from before schema v3).
+        package var stat: FileStat?
     }
 
     /// Calls `body` with each of a pair's registered files, ordered by range (`files_coverage` index), inside one
@@ -118,7 +120,7 @@ extension Ledger {
             let cursor = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT id, path, t_start, t_end, bytes, status, created_at
+                    SELECT id, path, t_start, t_end, bytes, status, created_at, mtime_ns, inode
                     FROM files INDEXED BY files_coverage
                     WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ?
                     ORDER BY t_start, t_end
@@ -128,10 +130,16 @@ extension Ledger {
                 let canonical =
                     row.dataNoCopy(atIndex: 1)?.withUnsafeBytes { LandingPath.range(ofName: $0, prefix: prefix) }
                     == range
+                let modifiedNs: Int64? = row[7]
+                let inode: Int64? = row[8]
+                let bytes: Int = row[4]
                 try body(
                     FileRow(
-                        id: row[0], path: canonical ? "" : row[1], canonical: canonical, range: range, bytes: row[4],
-                        status: try row.decoded(5, path: path), createdAt: row[6]))
+                        id: row[0], path: canonical ? "" : row[1], canonical: canonical, range: range, bytes: bytes,
+                        status: try row.decoded(5, path: path), createdAt: row[6],
+                        stat: modifiedNs.flatMap { ns in
+                            inode.map { FileStat(size: bytes, modifiedNs: ns, inode: UInt64(bitPattern: $0)) }
+                        }))
             }
         }
     }
@@ -141,10 +149,13 @@ extension Ledger {
         try read { db in try String.fetchOne(db, sql: "SELECT sha256 FROM files WHERE id = ?", arguments: [id]) }
     }
 
-    /// The registered path holding content with this SHA-256, if any.
-    package func registeredPath(sha256: String) throws -> String? {
+    /// The registered path holding content with this SHA-256 in the same series, if any (§5 Duplicate content).
+    package func registeredPath(
+        sha256: String, exchange: ExchangeKind, market: MarketKind, symbol: String, timeframe: Timeframe
+    ) throws -> String? {
         try read { db in
-            try String.fetchOne(db, sql: "SELECT path FROM files WHERE sha256 = ?", arguments: [sha256])
+            try Self.registeredPath(
+                sha256: sha256, exchange: exchange, market: market, symbol: symbol, timeframe: timeframe, db: db)
         }
     }
 }

@@ -15,6 +15,8 @@ package struct NewFile: Sendable, Equatable {
     package var rows: Int
     package var bytes: Int
     package var source: FileSource
+    /// The file's stat once written (`nil`: not known; apply hashes it once and records it).
+    package var stat: FileStat?
 
     package init(
         sha256: String, path: String, exchange: ExchangeKind, market: MarketKind, symbol: String,
@@ -56,15 +58,42 @@ extension Ledger {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO files (sha256, path, exchange, market, symbol, symbol_id, timeframe, t_start, t_end,
-                                   rows, bytes, status, source, created_at, updated_at, updated_by)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'downloaded', ?, ?, ?, ?)
+                                   rows, bytes, status, source, created_at, updated_at, updated_by, mtime_ns, inode)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'downloaded', ?, ?, ?, ?, ?, ?)
                 """)
         try statement.execute(arguments: [
             file.sha256, file.path, file.exchange.rawValue, file.market.rawValue, file.symbol, file.symbolId,
             file.timeframe.rawValue, file.range.lowerBound, file.range.upperBound, file.rows, file.bytes,
-            file.source.rawValue, now, now, actor,
+            file.source.rawValue, now, now, actor, file.stat?.modifiedNs, file.stat?.inodeBits,
         ])
         return db.lastInsertedRowID
+    }
+
+    /// The path of the file registered with this content in the same series (exchange, market, symbol,
+    /// timeframe), if any: the content key is unique per series (§5 Duplicate content).
+    static func registeredPath(
+        sha256: String, exchange: ExchangeKind, market: MarketKind, symbol: String, timeframe: Timeframe,
+        db: Database
+    ) throws -> String? {
+        try String.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT path FROM files
+                    WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ? AND sha256 = ?
+                    """),
+            arguments: [exchange.rawValue, market.rawValue, symbol, timeframe.rawValue, sha256])
+    }
+
+    /// Records the stat of a registered file whose content was hashed and found unchanged (a row without one, or
+    /// a file touched, copied back or restored), so it is not hashed again until it changes.
+    package func recordStat(_ stats: [(id: Int64, stat: FileStat)]) throws {
+        guard !stats.isEmpty else { return }
+        try write { db in
+            let statement = try db.cachedStatement(sql: "UPDATE files SET mtime_ns = ?, inode = ? WHERE id = ?")
+            for (id, stat) in stats {
+                try statement.execute(arguments: [stat.modifiedNs, stat.inodeBits, id])
+            }
+        }
     }
 
     /// Moves a file to `next`, refusing transitions outside §6.2 (the schema refuses them too).

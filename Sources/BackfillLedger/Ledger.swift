@@ -234,6 +234,8 @@ package struct Ledger: Sendable {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in try db.execute(sql: LedgerSchema.v1) }
         migrator.registerMigration("v2") { db in try db.execute(sql: LedgerSchema.v2) }
+        // A table rebuild: GRDB runs it with foreign keys off and checks them before it commits.
+        migrator.registerMigration("v3", foreignKeyChecks: .deferred) { db in try db.execute(sql: LedgerSchema.v3) }
         return migrator
     }
 

@@ -3,7 +3,7 @@
 /// The ledger's DDL, one entry per numbered migration.
 package enum LedgerSchema {
     /// The newest schema version this build knows.
-    package static let currentVersion = 2
+    package static let currentVersion = 3
 
     /// Migration `v1`: the text of `schema/ledger.sql`.
     package static let v1 = #"""
@@ -209,6 +209,106 @@ package enum LedgerSchema {
         CREATE INDEX files_leases ON files (lease_expires_at) WHERE status = 'processing';
 
         UPDATE meta SET value = '2' WHERE key = 'schema_version';
+
+        """#
+
+    /// Migration `v3`: the text of `schema/ledger-v3.sql`.
+    package static let v3 = #"""
+        -- backfill-tool ledger (manifest.sqlite), migration v3: change detection and per-series content keys.
+        --
+        -- Applied after schema/ledger-v2.sql; Sources/BackfillLedger/LedgerSchema.swift holds the same text.
+        --   * every file row records the size (bytes), modification time (mtime_ns, nanoseconds) and inode of its file as
+        --     registered: apply re-hashes a file whose stat differs in any way (NULL: not known, hashed once and recorded);
+        --   * a content key is unique per series, not globally: two series whose chunks have identical bytes (flat
+        --     zero-volume stretches of delisted pairs) are both kept, UNIQUE (exchange, market, symbol, timeframe, sha256).
+        -- SQLite cannot drop a UNIQUE constraint in place: the files table is rebuilt (rows, ids and status_events kept),
+        -- with its indexes and triggers as before.
+
+        CREATE TABLE files_v3 (
+            id INTEGER PRIMARY KEY,
+            sha256 TEXT NOT NULL CHECK (length(sha256) = 64 AND sha256 NOT GLOB '*[^0-9a-f]*'),
+            path TEXT NOT NULL UNIQUE CHECK (path <> '' AND substr(path, 1, 1) <> '/' AND path NOT LIKE '%..%'),
+            exchange TEXT NOT NULL DEFAULT 'binance',
+            market TEXT NOT NULL DEFAULT 'spot' CHECK (market IN ('spot', 'usdm', 'coinm')),
+            symbol TEXT NOT NULL CHECK (symbol <> ''),
+            symbol_id TEXT NOT NULL CHECK (symbol_id <> ''),
+            timeframe TEXT NOT NULL CHECK (timeframe IN ('1s', '1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h',
+                                                         '8h', '12h', '1d', '3d', '1w', '1M')),
+            t_start INTEGER NOT NULL CHECK (t_start >= 0),
+            t_end INTEGER NOT NULL,
+            rows INTEGER NOT NULL DEFAULT 0 CHECK (rows >= 0),
+            bytes INTEGER NOT NULL DEFAULT 0 CHECK (bytes >= 0),
+            status TEXT NOT NULL DEFAULT 'downloaded'
+                CHECK (status IN ('downloaded', 'processing', 'processed', 'deleted')),
+            source TEXT NOT NULL DEFAULT 'external' CHECK (source IN ('rest', 'archive', 'adopted', 'external')),
+            lease_owner TEXT,
+            lease_expires_at INTEGER,
+            created_at INTEGER NOT NULL DEFAULT (CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)),
+            updated_at INTEGER NOT NULL DEFAULT (CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)),
+            updated_by TEXT,
+            status_reason TEXT,
+            mtime_ns INTEGER,
+            inode INTEGER,
+            CHECK (t_start < t_end),
+            CHECK ((status = 'processing') = (lease_owner IS NOT NULL AND lease_expires_at IS NOT NULL)),
+            UNIQUE (exchange, market, symbol, timeframe, sha256)
+        );
+
+        INSERT INTO files_v3 (id, sha256, path, exchange, market, symbol, symbol_id, timeframe, t_start, t_end, rows, bytes,
+                              status, source, lease_owner, lease_expires_at, created_at, updated_at, updated_by,
+                              status_reason)
+        SELECT id, sha256, path, exchange, market, symbol, symbol_id, timeframe, t_start, t_end, rows, bytes,
+               status, source, lease_owner, lease_expires_at, created_at, updated_at, updated_by, status_reason
+        FROM files;
+
+        DROP TABLE files;
+
+        ALTER TABLE files_v3 RENAME TO files;
+
+        CREATE INDEX files_coverage ON files (exchange, market, symbol, timeframe, t_start, t_end);
+        CREATE INDEX files_queue ON files (status, created_at, id);
+        CREATE INDEX files_external ON files (exchange, market, symbol, timeframe, t_start) WHERE source = 'external';
+        CREATE INDEX files_leases ON files (lease_expires_at) WHERE status = 'processing';
+
+        CREATE TRIGGER files_no_delete BEFORE DELETE ON files
+        BEGIN
+            SELECT RAISE(ABORT, 'files rows are never deleted; set status to ''deleted''');
+        END;
+
+        CREATE TRIGGER files_status_guard BEFORE UPDATE OF status ON files
+        WHEN NEW.status <> OLD.status AND NOT (
+            (OLD.status = 'downloaded' AND NEW.status IN ('processing', 'deleted'))
+            OR (OLD.status = 'processing' AND NEW.status IN ('processed', 'downloaded', 'deleted'))
+            OR (OLD.status = 'processed' AND NEW.status = 'deleted'))
+        BEGIN
+            SELECT RAISE(ABORT, 'status transition not allowed');
+        END;
+
+        CREATE TRIGGER files_identity_guard BEFORE UPDATE OF sha256, exchange, market, symbol, timeframe, t_start, t_end
+        ON files
+        WHEN NEW.sha256 IS NOT OLD.sha256 OR NEW.exchange IS NOT OLD.exchange OR NEW.market IS NOT OLD.market
+            OR NEW.symbol IS NOT OLD.symbol OR NEW.timeframe IS NOT OLD.timeframe OR NEW.t_start IS NOT OLD.t_start
+            OR NEW.t_end IS NOT OLD.t_end
+        BEGIN
+            SELECT RAISE(ABORT, 'a registered file''s content key and range never change');
+        END;
+
+        CREATE TRIGGER files_insert_event AFTER INSERT ON files
+        BEGIN
+            INSERT INTO status_events (file_id, from_status, to_status, at, actor, reason)
+            VALUES (NEW.id, NULL, NEW.status, NEW.created_at, NEW.updated_by, NEW.status_reason);
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+
+        CREATE TRIGGER files_status_event AFTER UPDATE OF status ON files
+        WHEN NEW.status <> OLD.status
+        BEGIN
+            INSERT INTO status_events (file_id, from_status, to_status, at, actor, reason)
+            VALUES (NEW.id, OLD.status, NEW.status, NEW.updated_at, NEW.updated_by, NEW.status_reason);
+            UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';
+        END;
+
+        UPDATE meta SET value = '3' WHERE key = 'schema_version';
 
         """#
 }

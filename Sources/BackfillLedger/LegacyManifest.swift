@@ -96,10 +96,12 @@ extension Ledger {
             var ids: [Int64?] = []
             for entry in files {
                 let file = entry.file
-                if try Int64.fetchOne(
-                    db, sql: "SELECT id FROM files WHERE path = ? OR sha256 = ?", arguments: [file.path, file.sha256])
-                    != nil
-                {
+                let samePath = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM files WHERE path = ?", arguments: [file.path])
+                let sameContent = try Self.registeredPath(
+                    sha256: file.sha256, exchange: file.exchange, market: file.market, symbol: file.symbol,
+                    timeframe: file.timeframe, db: db)
+                if samePath != nil || sameContent != nil {
                     ids.append(nil)
                     continue
                 }
@@ -107,14 +109,14 @@ extension Ledger {
                     sql: """
                         INSERT INTO files (sha256, path, exchange, market, symbol, symbol_id, timeframe, t_start, t_end,
                                            rows, bytes, status, source, created_at, updated_at, updated_by,
-                                           status_reason)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                           status_reason, mtime_ns, inode)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
                         file.sha256, file.path, file.exchange.rawValue, file.market.rawValue, file.symbol,
                         file.symbolId, file.timeframe.rawValue, file.range.lowerBound, file.range.upperBound,
                         file.rows, file.bytes, entry.status.rawValue, file.source.rawValue, now, now, actor,
-                        entry.reason,
+                        entry.reason, file.stat?.modifiedNs, file.stat?.inodeBits,
                     ])
                 ids.append(db.lastInsertedRowID)
             }

@@ -129,10 +129,12 @@ package struct Applier: Sendable {
         guard let count = CSVValidator.rows(in: bytes, range: task.range, columns: columns), count > 0,
             Int64(count) == task.candles
         else { return nil }
-        return NewFile(
+        var file = NewFile(
             sha256: SHA256Hex.digest(bytes), path: task.path, exchange: exchange, market: market,
             symbol: task.symbol, symbolId: task.symbolId, timeframe: task.timeframe, range: task.range,
             rows: count, bytes: bytes.count, source: .adopted)
+        file.stat = try? landing.entry(task.path)?.stat
+        return file
     }
 
     func execute(_ task: PlanTask, serverNow: Int64, recorder: Recorder, io: BlockingIOPool) async throws {
@@ -212,15 +214,20 @@ package struct Applier: Sendable {
         if existing == bytes {
             var adopted = file
             adopted.source = .adopted
+            adopted.stat = try await io.run { try landing.entry(task.path)?.stat }
             _ = try await recorder.commit(
                 PendingCommit(.file(adopted), pair: pair, trailingGap: trailingGap), adopted: true)
             return closed.count
         }
         let partial = try await io.run { try landing.writePartial(bytes, for: task.path) }
         try await pause()
-        try await io.run { try landing.publish(partial, as: task.path, syncDirectory: false) }
+        var written = file
+        written.stat = try await io.run { () throws(LandingArea.Failure) -> FileStat? in
+            try landing.publish(partial, as: task.path, syncDirectory: false)
+            return try landing.entry(task.path)?.stat
+        }
         try await pause()
-        switch try await recorder.commit(PendingCommit(.file(file), pair: pair, trailingGap: trailingGap)) {
+        switch try await recorder.commit(PendingCommit(.file(written), pair: pair, trailingGap: trailingGap)) {
         case .duplicate(let existing) where existing != task.path:
             try await io.run { try landing.remove(task.path) }
         case .registered, .duplicate, .gap:

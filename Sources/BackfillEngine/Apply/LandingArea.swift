@@ -142,10 +142,29 @@ package struct LandingArea: Sendable {
         }
     }
 
-    /// A landing file's size and modification time, from a directory listing.
+    /// A landing file's size, modification time and inode, from a directory listing (size -1: presence only).
     package struct Entry: Sendable, Equatable {
         package var size: Int
-        package var modifiedMs: Int64
+        package var modifiedNs: Int64
+        package var inode: UInt64
+
+        /// Present, nothing more known (a listing without `stat`).
+        package static let present = Entry(size: -1, modifiedNs: 0, inode: 0)
+
+        init(size: Int, modifiedNs: Int64, inode: UInt64) {
+            self.size = size
+            self.modifiedNs = modifiedNs
+            self.inode = inode
+        }
+
+        init(_ info: stat) {
+            size = Int(info.st_size)
+            modifiedNs = Int64(info.st_mtim.tv_sec) &* 1_000_000_000 &+ Int64(info.st_mtim.tv_nsec)
+            inode = UInt64(info.st_ino)
+        }
+
+        /// What the ledger records of the file.
+        package var stat: FileStat { FileStat(size: size, modifiedNs: modifiedNs, inode: inode) }
     }
 
     /// A directory's regular files: those named `<prefix><tStart>_<tEnd>.csv` by their range (parsed from the
@@ -213,7 +232,7 @@ package struct LandingArea: Sendable {
             var found: Entry?
             if !withStat && type != UInt8(DT_UNKNOWN) {
                 guard type == UInt8(DT_REG) else { continue }
-                found = Entry(size: -1, modifiedMs: 0)
+                found = .present
             }
             let key: (range: TimeRange?, name: String?) = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 guard let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self) else { return (nil, nil) }
@@ -229,11 +248,10 @@ package struct LandingArea: Sendable {
                 guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
                     continue
                 }
-                let modified = Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
-                found = Entry(size: Int(info.st_size), modifiedMs: modified)
+                found = Entry(info)
             }
             if let range = key.range {
-                listing.byRange.append((range, found ?? Entry(size: -1, modifiedMs: 0)))
+                listing.byRange.append((range, found ?? .present))
             } else if let name = key.name {
                 listing.byName[name] = found
             }
@@ -242,13 +260,11 @@ package struct LandingArea: Sendable {
         return listing
     }
 
-    /// One landing file's size and modification time (`nil` when it is absent or not a regular file).
+    /// One landing file's size, modification time and inode (`nil` when it is absent or not a regular file).
     package func entry(_ relative: String) throws(Failure) -> Entry? {
         var info = stat()
         guard lstat(try url(for: relative).path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
-        return Entry(
-            size: Int(info.st_size),
-            modifiedMs: Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000)
+        return Entry(info)
     }
 
     /// The subdirectories of a landing directory (empty when it does not exist).

@@ -85,6 +85,8 @@ package struct Repairer: Sendable {
                     continue
                 }
                 try landing.write(bytes, to: file.path)
+                // The rewritten file's stat, so the next run does not hash it again.
+                if let entry = try landing.entry(file.path) { try ledger.recordStat([(id: file.id, stat: entry.stat)]) }
                 logger.info("repair: restored \(file.path) from the exchange")
                 outcome.repaired += 1
             case .watermark(let pair, let value):

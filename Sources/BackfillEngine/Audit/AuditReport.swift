@@ -16,6 +16,9 @@ package struct AuditReport: Sendable, Equatable, Codable {
     package var deep: Bool
     /// What `apply` repairs, with what it needs to do so (not part of the JSON: the findings say it).
     package var repairs: [Repair] = []
+    /// Registered files whose stat differed from their row but whose content is the registered content, by id:
+    /// `apply` records these stats so the files are not hashed again until they change (not part of the JSON).
+    package var statsSeen: [Int64: FileStat] = [:]
 
     package init(deep: Bool) { self.deep = deep }
 
@@ -59,6 +62,12 @@ package struct AuditReport: Sendable, Equatable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case findings, files, pairs, verified, deep
+    }
+
+    /// What audit found; the stats seen on the way are bookkeeping, not findings.
+    package static func == (a: AuditReport, b: AuditReport) -> Bool {
+        a.findings == b.findings && a.files == b.files && a.pairs == b.pairs && a.verified == b.verified
+            && a.deep == b.deep && a.repairs == b.repairs
     }
 }
 

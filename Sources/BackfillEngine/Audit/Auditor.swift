@@ -50,10 +50,6 @@ package struct Auditor: Sendable {
         return report
     }
 
-    /// How much later than its registration a file's modification time may be without being hashed (clocks of file
-    /// systems and the ledger's writer differ slightly; a rewrite by apply itself is checked, and matches).
-    static let modifiedToleranceMs: Int64 = 2_000
-
     static func order(_ a: Finding, _ b: Finding) -> Bool {
         let left = (
             a.symbol ?? "", a.timeframe?.rawValue ?? "", a.range?.lowerBound ?? 0, a.kind.rawValue, a.path ?? ""
@@ -146,6 +142,7 @@ package struct Auditor: Sendable {
         var files = 0
         var findings: [Finding] = []
         var repairs: [Repair] = []
+        var statsSeen: [Int64: FileStat] = [:]
         var unclaimed: [String: LandingArea.Entry] = [:]
         var covered = RangeSet()
         var elsewhere: Set<String> = []
@@ -204,7 +201,7 @@ package struct Auditor: Sendable {
                 }
             } else {
                 result.elsewhere.insert(file.path)
-                entry = try landing.entry(file.path).map { deep || statFiles ? $0 : .init(size: -1, modifiedMs: 0) }
+                entry = try landing.entry(file.path).map { deep || statFiles ? $0 : .present }
             }
             // Present and not to be looked into (presence only): done. Anything else is checked after the cursor
             // (checks read the ledger again, and a read does not nest).
@@ -218,6 +215,7 @@ package struct Auditor: Sendable {
         let entries = listing.unclaimed(prefix: namePrefix)
         result.findings = report.findings
         result.repairs = report.repairs
+        result.statsSeen = report.statsSeen
         result.unclaimed = entries
         result.covered = RangeSet(sortedRanges: ranges)
         return result
@@ -316,6 +314,7 @@ package struct Auditor: Sendable {
                 report.files += done.files
                 report.findings += done.findings
                 report.repairs += done.repairs
+                report.statsSeen.merge(done.statsSeen) { $1 }
                 elsewhere.formUnion(done.elsewhere)
                 unclaimed[done.directory] = done.unclaimed
                 owners[done.directory] = (done.symbol, done.covered)
@@ -399,8 +398,9 @@ package struct Auditor: Sendable {
                 .modifiedFile, "\(entry.size) bytes on disk, \(file.bytes) registered: \(action)", restore: !consumed)
             return
         }
-        // Written after it was registered (an edit in place keeps the size): hashed even without --deep.
-        let touched = entry.modifiedMs > file.createdAt + Self.modifiedToleranceMs
+        // Its stat differs from the registered one in any way (an edit in place keeps the size; a copy put back
+        // has another inode; no tolerance window): hashed even without --deep. A row without a stat is hashed once.
+        let touched = file.stat != entry.stat
         guard deep || touched else { return }
         let bytes = try landing.read(file.path)
         guard SHA256Hex.digest(bytes) == (try registeredSHA256()) else {
@@ -408,6 +408,8 @@ package struct Auditor: Sendable {
                 .modifiedFile, "content no longer matches the registered SHA-256: \(action)", restore: !consumed)
             return
         }
+        // The same content: its new stat is recorded by apply, so it is not hashed again until it changes.
+        if touched { report.statsSeen[file.id] = entry.stat }
         if deep,
             let finding = Self.candleFinding(
                 bytes, symbol: symbol, grid: timeframe.grid(listedAtMs: snapshot.listings[symbol]),
@@ -426,7 +428,11 @@ package struct Auditor: Sendable {
         let planned = plan.pairs.first { $0.symbolId == symbolId && $0.timeframe == timeframe }?.symbol
         let symbol = registered ?? planned ?? symbolId
         let bytes = try landing.read(path)
-        if let existing = try ledger?.registeredPath(sha256: SHA256Hex.digest(bytes)) {
+        if let timeframe,
+            let existing = try ledger?.registeredPath(
+                sha256: SHA256Hex.digest(bytes), exchange: plan.exchange, market: plan.market, symbol: symbol,
+                timeframe: timeframe)
+        {
             report.findings.append(
                 Finding(
                     kind: .duplicateFile, symbol: symbol, timeframe: timeframe, range: range, path: path,

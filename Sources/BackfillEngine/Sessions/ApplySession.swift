@@ -236,6 +236,7 @@ package struct ApplySession: Sendable {
         if case .saved = input {
             audit.repairs.removeAll { if case .adopt = $0 { true } else { false } }
         }
+        try ledger.recordStat(audit.statsSeen.map { (id: $0.key, stat: $0.value) })
         var repairs = Repairer.Outcome()
         if !audit.repairs.isEmpty {
             if audit.repairs.contains(where: { if case .restore = $0 { true } else { false } }) {

@@ -30,6 +30,9 @@ package struct MarketConfig: Sendable, Codable, Equatable {
         package var delistedAtMs: Int64?
         /// The price level in whole quote units around which the price wanders.
         package var basePrice: Int64
+        /// Candles identical to those of the instrument with this unified symbol (same prices, volumes, trades):
+        /// two series whose files have the same bytes, as flat stretches of delisted pairs do.
+        package var candlesAs: String?
 
         package init(
             _ symbol: String, _ symbolId: String, _ market: MarketKind, listed: Int64, basePrice: Int64,
@@ -55,6 +58,7 @@ package struct MarketConfig: Sendable, Codable, Equatable {
             case listedAtMs = "listed_ms"
             case delistedAtMs = "delisted_ms"
             case basePrice = "base_price"
+            case candlesAs = "candles_as"
         }
     }
 

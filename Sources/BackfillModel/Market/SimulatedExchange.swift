@@ -99,6 +99,9 @@ package struct SimulatedExchange: Sendable {
     package func candle(_ instrument: Instrument, _ timeframe: Timeframe, openTime: Int64, serverTime: Int64) -> Kline {
         let grid = grid(instrument, timeframe)
         let closeAt = grid.advance(grid.floor(openTime), by: 1)
+        // An instrument with `candles_as` gets the other one's candles: its prices and seeds come from it.
+        let instrument =
+            instrument.candlesAs.flatMap { twin in config.instruments.first { $0.symbol == twin } } ?? instrument
         let seed = Self.mix(
             config.seed ^ Self.fnv(instrument.symbolId) ^ Self.fnv(timeframe.rawValue) ^ UInt64(bitPattern: openTime))
         let open = price(instrument, at: openTime)

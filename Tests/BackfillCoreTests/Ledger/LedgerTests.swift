@@ -32,6 +32,9 @@ struct LedgerTests {
         let v2 = try String(
             contentsOf: repositoryRoot.appendingPathComponent("schema/ledger-v2.sql"), encoding: .utf8)
         #expect(v2 == LedgerSchema.v2, "run Scripts/sync-schema.sh after editing schema/ledger-v2.sql")
+        let v3 = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("schema/ledger-v3.sql"), encoding: .utf8)
+        #expect(v3 == LedgerSchema.v3, "run Scripts/sync-schema.sh after editing schema/ledger-v3.sql")
     }
 
     @Test func openCreatesWALLedgerWithParentsOnlyWhenAsked() throws {
@@ -89,8 +92,8 @@ struct LedgerTests {
         let ledger = try Ledger.inMemory()
         try ledger.register(sampleFile(1), actor: "test")
         let bad: [String] = [
-            // duplicate content key
-            "INSERT INTO files (sha256, path, symbol, symbol_id, timeframe, t_start, t_end) VALUES ('\(sampleFile(1).sha256)', 'x.csv', 'A/B', 'AB', '1m', 0, 60000)",
+            // duplicate content key in one series (exchange, market, symbol, timeframe)
+            "INSERT INTO files (sha256, path, exchange, market, symbol, symbol_id, timeframe, t_start, t_end) VALUES ('\(sampleFile(1).sha256)', 'x.csv', 'binance', 'spot', 'BTC/USDT', 'BTCUSDT', '1h', 0, 3600000)",
             // absolute and escaping paths
             "INSERT INTO files (sha256, path, symbol, symbol_id, timeframe, t_start, t_end) VALUES ('\(sampleFile(2).sha256)', '/etc/x.csv', 'A/B', 'AB', '1m', 0, 60000)",
             "INSERT INTO files (sha256, path, symbol, symbol_id, timeframe, t_start, t_end) VALUES ('\(sampleFile(2).sha256)', 'a/../../x.csv', 'A/B', 'AB', '1m', 0, 60000)",
@@ -112,6 +115,22 @@ struct LedgerTests {
             #expect(throws: DatabaseError.self, "\(sql)") { try ledger.writer.write { db in try db.execute(sql: sql) } }
         }
         #expect(try ledger.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM files") } == 1)
+        // The same content in another series is another file (§5 Duplicate content, per series).
+        for (symbol, timeframe, market) in [
+            ("ETH/USDT", "1h", "spot"), ("BTC/USDT", "1m", "spot"), ("BTC/USDT", "1h", "usdm"),
+        ] {
+            try ledger.writer.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO files (sha256, path, exchange, market, symbol, symbol_id, timeframe, t_start, t_end)
+                        VALUES (?, ?, 'binance', ?, ?, 'X', ?, 0, 60000)
+                        """,
+                    arguments: [
+                        sampleFile(1).sha256, "\(symbol)-\(timeframe)-\(market).csv", market, symbol, timeframe,
+                    ])
+            }
+        }
+        #expect(try ledger.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM files") } == 4)
     }
 
     /// Every (from, to) pair: allowed exactly when §6.2 allows it, through the API and through raw SQL alike.
