@@ -55,7 +55,7 @@ extension Ledger {
                 next, arguments: [exchange.rawValue, market.rawValue, after.0, after.1])
             {
                 let pair: (symbol: String, symbolId: String, timeframe: Timeframe) = (
-                    row[0], row[2], try row.decoded(1, path: path)
+                    try row.decode(atIndex: 0), try row.decode(atIndex: 2), try row.decoded(1, path: path)
                 )
                 pairs.append(pair)
                 after = (pair.symbol, pair.timeframe.rawValue)
@@ -79,14 +79,16 @@ extension Ledger {
                     """, arguments: [exchange.rawValue, market.rawValue, symbol, timeframe])
             var files: [RegisteredFile] = []
             while let row = try cursor.next() {
-                let start: Int64 = row[6]
-                let end: Int64 = row[7]
+                let start: Int64 = try row.decode(atIndex: 6)
+                let end: Int64 = try row.decode(atIndex: 7)
                 guard let range = TimeRange(start, end) else { continue }
                 files.append(
                     RegisteredFile(
-                        id: row[0], path: row[1], sha256: row[2], symbol: row[3], symbolId: row[4],
-                        timeframe: try row.decoded(5, path: path), range: range, bytes: row[8],
-                        status: try row.decoded(9, path: path), createdAt: row[10]))
+                        id: try row.decode(atIndex: 0), path: try row.decode(atIndex: 1),
+                        sha256: try row.decode(atIndex: 2), symbol: try row.decode(atIndex: 3),
+                        symbolId: try row.decode(atIndex: 4),
+                        timeframe: try row.decoded(5, path: path), range: range, bytes: try row.decode(atIndex: 8),
+                        status: try row.decoded(9, path: path), createdAt: try row.decode(atIndex: 10)))
             }
             return files
         }
@@ -126,17 +128,18 @@ extension Ledger {
                     ORDER BY t_start, t_end
                     """, arguments: [exchange.rawValue, market.rawValue, symbol, timeframe])
             while let row = try cursor.next() {
-                guard let range = TimeRange(row[2], row[3]) else { continue }
+                guard let range = TimeRange(try row.decode(atIndex: 2), try row.decode(atIndex: 3)) else { continue }
                 let canonical =
                     row.dataNoCopy(atIndex: 1)?.withUnsafeBytes { LandingPath.range(ofName: $0, prefix: prefix) }
                     == range
-                let modifiedNs: Int64? = row[7]
-                let inode: Int64? = row[8]
-                let bytes: Int = row[4]
+                let modifiedNs: Int64? = try row.decode(atIndex: 7)
+                let inode: Int64? = try row.decode(atIndex: 8)
+                let bytes: Int = try row.decode(atIndex: 4)
                 try body(
                     FileRow(
-                        id: row[0], path: canonical ? "" : row[1], canonical: canonical, range: range, bytes: bytes,
-                        status: try row.decoded(5, path: path), createdAt: row[6],
+                        id: try row.decode(atIndex: 0), path: canonical ? "" : try row.decode(atIndex: 1),
+                        canonical: canonical, range: range, bytes: bytes,
+                        status: try row.decoded(5, path: path), createdAt: try row.decode(atIndex: 6),
                         stat: modifiedNs.flatMap { ns in
                             inode.map { FileStat(size: bytes, modifiedNs: ns, inode: UInt64(bitPattern: $0)) }
                         }))

@@ -41,24 +41,24 @@ package struct LedgerFile: Sendable, Equatable, Codable {
         """
 
     init(row: Row, ledgerPath: String) throws {
-        id = row[0]
-        path = row[1]
-        sha256 = row[2]
-        exchange = row[3]
-        market = row[4]
-        symbol = row[5]
-        symbolId = row[6]
+        id = try row.decode(atIndex: 0)
+        path = try row.decode(atIndex: 1)
+        sha256 = try row.decode(atIndex: 2)
+        exchange = try row.decode(atIndex: 3)
+        market = try row.decode(atIndex: 4)
+        symbol = try row.decode(atIndex: 5)
+        symbolId = try row.decode(atIndex: 6)
         timeframe = try row.decoded(7, path: ledgerPath)
-        tStart = row[8]
-        tEnd = row[9]
-        rows = row[10]
-        bytes = row[11]
+        tStart = try row.decode(atIndex: 8)
+        tEnd = try row.decode(atIndex: 9)
+        rows = try row.decode(atIndex: 10)
+        bytes = try row.decode(atIndex: 11)
         status = try row.decoded(12, path: ledgerPath)
         source = try row.decoded(13, path: ledgerPath)
-        leaseOwner = row[14]
-        leaseExpiresAt = row[15]
-        createdAt = row[16]
-        updatedAt = row[17]
+        leaseOwner = try row.decode(atIndex: 14)
+        leaseExpiresAt = try row.decode(atIndex: 15)
+        createdAt = try row.decode(atIndex: 16)
+        updatedAt = try row.decode(atIndex: 17)
     }
 }
 
@@ -152,7 +152,7 @@ extension Ledger {
                         db, sql: "SELECT status, lease_owner FROM files WHERE id = ?", arguments: [id])
                 else { throw LedgerError.unknownFile(id: id) }
                 let status: FileStatus = try row.decoded(0, path: path)
-                let holder: String? = row[1]
+                let holder: String? = try row.decode(atIndex: 1)
                 guard status == .processing, holder == owner else {
                     throw LedgerError.leaseNotHeld(fileId: id, owner: owner, status: status, holder: holder)
                 }
@@ -210,17 +210,21 @@ extension Ledger {
                     ORDER BY exchange, market, symbol, timeframe
                     """, arguments: [now])
             for row in rows {
-                let key = [row[0], row[1], row[2], row[4]].map { (value: String) in value }.joined(separator: "\u{1}")
+                let key = [
+                    try row.decode(atIndex: 0), try row.decode(atIndex: 1), try row.decode(atIndex: 2),
+                    try row.decode(atIndex: 4),
+                ].map { (value: String) in value }.joined(separator: "\u{1}")
                 if series[key] == nil {
                     order.append(key)
                     series[key] = SeriesCounts(
-                        exchange: row[0], market: try row.decoded(1, path: path), symbol: row[2], symbolId: row[3],
+                        exchange: try row.decode(atIndex: 0), market: try row.decoded(1, path: path),
+                        symbol: try row.decode(atIndex: 2), symbolId: try row.decode(atIndex: 3),
                         timeframe: try row.decoded(4, path: path))
                 }
                 let status: FileStatus = try row.decoded(5, path: path)
-                series[key]?.byStatus[status] = row[6]
-                series[key]?.candles += row[7] ?? 0
-                series[key]?.expiredLeases += row[8] ?? 0
+                series[key]?.byStatus[status] = try row.decode(atIndex: 6)
+                series[key]?.candles += try row.decode(atIndex: 7) ?? 0
+                series[key]?.expiredLeases += try row.decode(atIndex: 8) ?? 0
             }
             return order.compactMap { series[$0] }
         }
@@ -230,7 +234,9 @@ extension Ledger {
     package func watermarks() throws -> [String: Int64] {
         try read { db in
             var values: [String: Int64] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT name, value_ms FROM watermarks") { values[row[0]] = row[1] }
+            for row in try Row.fetchAll(db, sql: "SELECT name, value_ms FROM watermarks") {
+                values[try row.decode(atIndex: 0)] = try row.decode(atIndex: 1)
+            }
             return values
         }
     }

@@ -207,7 +207,9 @@ extension Ledger {
                     """,
                 arguments: [exchange.rawValue, market.rawValue, since]
             ).map { row in
-                Market(symbol: row[0], symbolId: row[1], market: market, status: row[2], listedAtMs: row[3])
+                Market(
+                    symbol: try row.decode(atIndex: 0), symbolId: try row.decode(atIndex: 1), market: market,
+                    status: try row.decode(atIndex: 2), listedAtMs: try row.decode(atIndex: 3))
             }
         }
     }

@@ -33,7 +33,9 @@ extension Ledger {
             if let row = try Row.fetchOne(
                 db, sql: "SELECT owner, pid, host, heartbeat_at FROM locks WHERE name = ?", arguments: [name])
             {
-                let holder = LockHolder(owner: row[0], pid: row[1], host: row[2], heartbeatAt: row[3])
+                let holder = LockHolder(
+                    owner: try row.decode(atIndex: 0), pid: try row.decode(atIndex: 1),
+                    host: try row.decode(atIndex: 2), heartbeatAt: try row.decode(atIndex: 3))
                 let deadHere = holder.host == host && holder.pid != pid && kill(holder.pid, 0) != 0 && errno == ESRCH
                 let stale = now - holder.heartbeatAt > Self.lockStaleMs
                 guard deadHere || stale || holder.owner == owner else { return holder }
@@ -71,7 +73,9 @@ extension Ledger {
                 let row = try Row.fetchOne(
                     db, sql: "SELECT owner, pid, host, heartbeat_at FROM locks WHERE name = ?", arguments: [name])
             else { return nil }
-            let holder = LockHolder(owner: row[0], pid: row[1], host: row[2], heartbeatAt: row[3])
+            let holder = LockHolder(
+                owner: try row.decode(atIndex: 0), pid: try row.decode(atIndex: 1), host: try row.decode(atIndex: 2),
+                heartbeatAt: try row.decode(atIndex: 3))
             if !force {
                 let host = ProcessInfo.processInfo.hostName
                 if holder.host == host {

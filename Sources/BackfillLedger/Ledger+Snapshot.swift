@@ -44,8 +44,13 @@ extension Ledger {
                 var coverage = PairCoverage(files: files, gaps: gaps, fileCount: count, watermark: watermark)
                 let externals = try Row.fetchCursor(externalStatement, arguments: arguments)
                 while let row = try externals.next() {
-                    guard let range = TimeRange(row[2], row[3]) else { continue }
-                    coverage.external.append(ExternalFileRange(id: row[0], path: row[1], range: range, rows: row[4]))
+                    guard let range = TimeRange(try row.decode(atIndex: 2), try row.decode(atIndex: 3)) else {
+                        continue
+                    }
+                    coverage.external.append(
+                        ExternalFileRange(
+                            id: try row.decode(atIndex: 0), path: try row.decode(atIndex: 1), range: range,
+                            rows: try row.decode(atIndex: 4)))
                 }
                 snapshot.pairs[pair] = coverage
             }
@@ -53,7 +58,9 @@ extension Ledger {
                 db, sql: "SELECT symbol, listed_at_ms FROM markets WHERE exchange = ? AND market = ?",
                 arguments: [exchange.rawValue, market.rawValue])
             {
-                if let listed: Int64 = row[1] { snapshot.listings[row[0]] = listed }
+                if let listed: Int64 = try row.decode(atIndex: 1) {
+                    snapshot.listings[try row.decode(atIndex: 0)] = listed
+                }
             }
             return snapshot
         }
@@ -67,8 +74,8 @@ extension Ledger {
         var ranges: [TimeRange] = []
         let cursor = try Row.fetchCursor(statement, arguments: arguments)
         while let row = try cursor.next() {
-            let start: Int64 = row[0]
-            let end: Int64 = row[1]
+            let start: Int64 = try row.decode(atIndex: 0)
+            let end: Int64 = try row.decode(atIndex: 1)
             if let range = TimeRange(start, end) { ranges.append(range) }
         }
         count = ranges.count
@@ -91,8 +98,10 @@ extension Ledger {
                     """, arguments: [exchange.rawValue, market.rawValue, pair.symbol, pair.timeframe.rawValue])
             var ranges: [TimeRange] = []
             while let row = try cursor.next() {
-                let id: Int64 = row[0]
-                guard !excluded.contains(id), let range = TimeRange(row[1], row[2]) else { continue }
+                let id: Int64 = try row.decode(atIndex: 0)
+                guard !excluded.contains(id),
+                    let range = TimeRange(try row.decode(atIndex: 1), try row.decode(atIndex: 2))
+                else { continue }
                 ranges.append(range)
             }
             return RangeSet(sortedRanges: ranges)

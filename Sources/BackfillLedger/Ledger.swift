@@ -125,6 +125,10 @@ package struct Ledger: Sendable {
         } catch {
             throw LedgerError(error, path: path)
         }
+        if version != nil, !tables.contains("grdb_migrations") {
+            throw .foreign(
+                path: path, reason: "it has a meta table but none of backfill-tool's migrations (grdb_migrations)")
+        }
         guard let version else {
             if tables.contains("manifest") {
                 throw .foreign(
@@ -212,6 +216,8 @@ package struct Ledger: Sendable {
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try writer.read(body) } catch let error as DatabaseError {
             throw LedgerError(error, path: path, busyTimeoutMs: busyTimeoutMs)
+        } catch is RowDecodingError {
+            throw LedgerError.damaged(path: path)
         }
     }
 
@@ -219,6 +225,8 @@ package struct Ledger: Sendable {
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try writer.write(body) } catch let error as DatabaseError {
             throw LedgerError(error, path: path, busyTimeoutMs: busyTimeoutMs)
+        } catch is RowDecodingError {
+            throw LedgerError.damaged(path: path)
         }
     }
 
@@ -226,6 +234,8 @@ package struct Ledger: Sendable {
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do { return try await writer.write(body) } catch let error as DatabaseError {
             throw LedgerError(error, path: path, busyTimeoutMs: busyTimeoutMs)
+        } catch is RowDecodingError {
+            throw LedgerError.damaged(path: path)
         }
     }
 
@@ -281,10 +291,22 @@ extension LedgerError {
             case .SQLITE_BUSY, .SQLITE_LOCKED: self = .busy(path: path, waitedMs: busyTimeoutMs)
             case .SQLITE_READONLY: self = .readOnly(path: path)
             case .SQLITE_CANTOPEN: self = .cannotOpen(path: path, reason: "permission denied or missing directory")
-            default: self = .sqlite("\(path): " + (error.message ?? "\(error.resultCode)"))
+            case .SQLITE_FULL: self = .cannotWrite(path: path, reason: "the disk is full")
+            case .SQLITE_IOERR:
+                self = .cannotWrite(
+                    path: path, reason: "disk I/O error (a full disk, a file-size limit or a failing device)")
+            default:
+                // The message only (one line); GRDB's description adds the statement, over several lines.
+                let message = (error.message ?? "\(error.resultCode)").split(whereSeparator: \.isNewline).first
+                self = .sqlite("\(path): " + (message.map(String.init) ?? "SQLite error \(error.resultCode.rawValue)"))
             }
             return
         }
-        self = .sqlite(String(describing: error))
+        if error is RowDecodingError {
+            self = .damaged(path: path)
+            return
+        }
+        self = .sqlite(
+            "\(path): " + (String(describing: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? ""))
     }
 }

@@ -12,6 +12,8 @@ package enum LedgerError: Error, Equatable, CustomStringConvertible, LocalizedEr
     case transitionRefused(fileId: Int64, from: FileStatus, to: FileStatus)
     case unknownFile(id: Int64)
     case leaseNotHeld(fileId: Int64, owner: String, status: FileStatus, holder: String?)
+    case damaged(path: String)
+    case cannotWrite(path: String, reason: String)
     case sqlite(String)
 
     package var description: String {
@@ -39,6 +41,11 @@ package enum LedgerError: Error, Equatable, CustomStringConvertible, LocalizedEr
             } else {
                 "file \(id) is \(status.rawValue), not processing under a lease of \(owner)"
             }
+        case .damaged(let path):
+            "ledger \(path) is damaged: a row holds a value its column cannot hold (check it with sqlite3 and "
+                + "'PRAGMA integrity_check'; restore it from a backup)"
+        case .cannotWrite(let path, let reason):
+            "cannot write ledger \(path): \(reason)"
         case .sqlite(let message):
             "ledger error: \(message)"
         }

@@ -55,14 +55,21 @@ package struct LegacyManifest: Sendable {
                         """
                 ).map { row in
                     Row(
-                        id: row[0], sha256: row[1], path: row[2], symbolId: row[3], timeframe: row[4], tStart: row[5],
-                        tEnd: row[6], rows: row[7], status: row[8])
+                        id: try row.decode(atIndex: 0), sha256: try row.decode(atIndex: 1),
+                        path: try row.decode(atIndex: 2), symbolId: try row.decode(atIndex: 3),
+                        timeframe: try row.decode(atIndex: 4), tStart: try row.decode(atIndex: 5),
+                        tEnd: try row.decode(atIndex: 6), rows: try row.decode(atIndex: 7),
+                        status: try row.decode(atIndex: 8))
                 }
                 var watermarks: [Watermark] = []
                 if try db.tableExists("watermark") {
                     watermarks = try GRDB.Row.fetchAll(
                         db, sql: "SELECT symbol, timeframe, last_ts FROM watermark ORDER BY symbol, timeframe"
-                    ).map { Watermark(symbolId: $0[0], timeframe: $0[1], lastOpenMs: $0[2]) }
+                    ).map {
+                        Watermark(
+                            symbolId: try $0.decode(atIndex: 0), timeframe: try $0.decode(atIndex: 1),
+                            lastOpenMs: try $0.decode(atIndex: 2))
+                    }
                 }
                 return LegacyManifest(rows: rows, watermarks: watermarks)
             }

@@ -11,8 +11,13 @@ import Foundation
 ///   "bans": {"strikes": 2, "base_seconds": 120, "max_seconds": 259200},
 ///   "faults": {"seed": 1, "server_error_json": 0.1, "server_error_html": 0.1, "reset": 0.1, "slow": 0.1,
 ///              "truncated": 0.1, "slow_ms": 50},
-///   "page_cache": true }
+///   "page_cache": true,
+///   "overrides": [{"endpoint": "klines", "status": 200, "body": "[[\"x\"]]", "repeat": 1, "headers": {}}] }
 /// ```
+///
+/// `overrides` (hostile-server tests): every request to that endpoint (`time`, `exchangeInfo`, `klines`) gets this
+/// answer instead — wrong types, missing fields, absurd values; `repeat` makes a huge body (`prefix` once, `body`
+/// that many times joined by `separator`, then `suffix`).
 ///
 /// `page_cache` (benchmarks only, with a frozen clock): keep each klines body once rendered and answer the same
 /// request from memory, so that a warmed fake spends its CPU on HTTP rather than on generating candles: on a
@@ -24,6 +29,64 @@ package struct FakeBinanceConfig: Sendable, Codable, Equatable {
     package var bans: Bans
     package var faults: Faults
     package var pageCache: Bool
+    package var overrides: [Override] = []
+
+    /// A canned answer for every request to one endpoint.
+    package struct Override: Sendable, Codable, Equatable {
+        package var endpoint: String
+        package var status: Int
+        package var body: String
+        package var prefix: String
+        package var suffix: String
+        package var separator: String
+        package var repeatCount: Int
+        package var headers: [String: String]
+
+        package init(
+            endpoint: String, status: Int = 200, body: String, prefix: String = "", suffix: String = "",
+            separator: String = "", repeatCount: Int = 1, headers: [String: String] = [:]
+        ) {
+            self.endpoint = endpoint
+            self.status = status
+            self.body = body
+            self.prefix = prefix
+            self.suffix = suffix
+            self.separator = separator
+            self.repeatCount = repeatCount
+            self.headers = headers
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case endpoint, status, body, prefix, suffix, separator, headers
+            case repeatCount = "repeat"
+        }
+
+        package init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            endpoint = try c.decode(String.self, forKey: .endpoint)
+            status = try c.decodeIfPresent(Int.self, forKey: .status) ?? 200
+            body = try c.decode(String.self, forKey: .body)
+            prefix = try c.decodeIfPresent(String.self, forKey: .prefix) ?? ""
+            suffix = try c.decodeIfPresent(String.self, forKey: .suffix) ?? ""
+            separator = try c.decodeIfPresent(String.self, forKey: .separator) ?? ""
+            repeatCount = try c.decodeIfPresent(Int.self, forKey: .repeatCount) ?? 1
+            headers = try c.decodeIfPresent([String: String].self, forKey: .headers) ?? [:]
+        }
+
+        /// The bytes of the body.
+        var bytes: [UInt8] {
+            var out = Array(prefix.utf8)
+            let piece = Array(body.utf8)
+            let gap = Array(separator.utf8)
+            out.reserveCapacity(out.count + max(1, repeatCount) * (piece.count + gap.count) + suffix.utf8.count)
+            for index in 0..<max(1, repeatCount) {
+                if index > 0 { out += gap }
+                out += piece
+            }
+            out += Array(suffix.utf8)
+            return out
+        }
+    }
 
     package init(
         market: MarketConfig = .standard, clock: Clock = Clock(), weight: Weight = Weight(), bans: Bans = Bans(),
@@ -163,7 +226,7 @@ package struct FakeBinanceConfig: Sendable, Codable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case market, clock, weight, bans, faults
+        case market, clock, weight, bans, faults, overrides
         case pageCache = "page_cache"
     }
 
@@ -175,6 +238,7 @@ package struct FakeBinanceConfig: Sendable, Codable, Equatable {
         bans = try c.decodeIfPresent(Bans.self, forKey: .bans) ?? Bans()
         faults = try c.decodeIfPresent(Faults.self, forKey: .faults) ?? Faults()
         pageCache = try c.decodeIfPresent(Bool.self, forKey: .pageCache) ?? false
+        overrides = try c.decodeIfPresent([Override].self, forKey: .overrides) ?? []
     }
 
     /// Reads a config file.

@@ -30,9 +30,19 @@ package struct FakeBinanceRouter: Sendable {
     package let state: FakeBinanceState
     package let exchange: SimulatedExchange
 
+    /// Canned answers by endpoint (``FakeBinanceConfig/Override``), their bodies made once.
+    let overrides: [String: (status: Int, headers: [(String, String)], body: [UInt8])]
+
     package init(state: FakeBinanceState) {
         self.state = state
         exchange = SimulatedExchange(config: state.config.market)
+        var overrides: [String: (status: Int, headers: [(String, String)], body: [UInt8])] = [:]
+        for canned in state.config.overrides {
+            overrides[canned.endpoint] = (
+                canned.status, canned.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, canned.bytes
+            )
+        }
+        self.overrides = overrides
     }
 
     /// COIN-M's largest startTime–endTime span.
@@ -68,6 +78,11 @@ package struct FakeBinanceRouter: Sendable {
             return FakeResponse(
                 status: 404, headers: [("Content-Type", "text/html")],
                 body: Array("<html><body><h1>404 Not Found</h1></body></html>".utf8))
+        }
+        if let canned = overrides[String(endpoint)] {
+            return FakeResponse(
+                status: canned.status, headers: [("Content-Type", "application/json;charset=UTF-8")] + canned.headers,
+                body: canned.body)
         }
         let suffix = state.config.weight.headerSuffix
         func withWeight(_ response: FakeResponse, used: Int) -> FakeResponse {

@@ -30,7 +30,18 @@ struct BackfillTool: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            exit(withError: error)
+            // Help and version are printed whole; a usage error is one line (§11), its usage summary left to
+            // --help: argument-parser's message lines are joined, and echoed values escaped and cut.
+            let code = exitCode(for: error)
+            guard code != .success else { exit(withError: error) }
+            let lines = message(for: error).split(whereSeparator: \.isNewline).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            let text = lines.filter { !$0.isEmpty }.joined(separator: " ")
+            // An exit code thrown after the message was printed (ErrorReporting) carries no text of its own.
+            guard !text.isEmpty else { Foundation.exit(code.rawValue) }
+            FileHandle.standardError.write(Data("Error: \(Output.oneLine(text)) (see --help)\n".utf8))
+            Foundation.exit(code.rawValue)
         }
     }
 }

@@ -16,9 +16,12 @@ package struct LandingArea: Sendable {
     package enum Failure: Error, Equatable, CustomStringConvertible {
         case outsideLanding(String)
         case io(path: String, reason: String)
+        /// The landing directory cannot be used at all.
+        case unusable(path: String, reason: String)
 
         package var description: String {
             switch self {
+            case .unusable(let path, let reason): "landing directory \(path) cannot be used: \(reason)"
             case .outsideLanding(let path): "refusing a path outside the landing directory: \(path)"
             case .io(let path, let reason): "cannot write \(path): \(reason)"
             }
@@ -53,9 +56,9 @@ package struct LandingArea: Sendable {
         // checked on its resolved path before anything is created, and the directory again once it exists.
         try checkInside(deepestExisting(directory), relative: relative)
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try DirectoryMaker.create(directory.path)
         } catch {
-            throw .io(path: directory.path, reason: Self.reason(error))
+            throw .io(path: directory.path, reason: error.description)
         }
         try checkInside(directory, relative: relative)
         let fd = open(partial.path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o644)
@@ -296,7 +299,13 @@ package struct LandingArea: Sendable {
         }
     }
 
-    private static func reason(_ error: any Error) -> String {
-        (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
+    /// Refuses a landing area that cannot hold `relativeDirectory` (a file where a directory should be, a parent that
+    /// is not writable) before `apply` creates anything, a new ledger included.
+    package func preflight(_ relativeDirectory: String) throws(Failure) {
+        let directory = root.appendingPathComponent(relativeDirectory)
+        if let problem = DirectoryMaker.problem(with: directory.path) {
+            throw .unusable(path: root.path, reason: problem)
+        }
+        try checkInside(deepestExisting(directory), relative: relativeDirectory)
     }
 }

@@ -124,6 +124,12 @@ package struct ApplySession: Sendable {
         let exchange = ExchangeBundle.make(
             exchange: config.exchange, market: config.market, baseURL: config.baseURL, frozenNowMs: frozenNowMs,
             apiKey: apiKey, connections: parallelism ?? ApplyParallelism.maximumConnections, logger: logger)
+        // A landing area that cannot be used (a file where a directory should be, a parent not writable) is
+        // refused before anything is created: no new ledger is left behind.
+        if !dryRun {
+            try LandingArea(path: config.landing).preflight(
+                LandingPath.base(exchange: config.exchange, market: config.market))
+        }
         if !dryRun, ledger == nil {
             do {
                 // A plan naming a symbol the exchange does not list, or an exchange whose clock is not believed,
@@ -210,15 +216,22 @@ package struct ApplySession: Sendable {
             (plan, snapshot) = try await Self.replan(document, path: path, root: root)
         }
         guard !dryRun else { return (plan, nil) }
+        // Every directory a task writes to can be made, and stays inside the landing area: checked before anything
+        // is fetched or written, so a file in the way of one pair does not leave the others half-done.
+        var directories: Set<String> = []
+        for task in plan.lazyTasks {
+            let directory = (task.path as NSString).deletingLastPathComponent
+            if directories.insert(directory).inserted { try root.landing.preflight(directory) }
+        }
         guard let ledger = try root.ledger() else {
             throw LedgerError.cannotOpen(path: config.ledger, reason: "missing")
         }
         let landing = root.landing
         let candleSource = root.exchange.candles
         do {
-            try FileManager.default.createDirectory(at: landing.root, withIntermediateDirectories: true)
+            try DirectoryMaker.create(landing.root.path)
         } catch {
-            throw LandingArea.Failure.io(path: config.landing, reason: "cannot create the landing directory")
+            throw LandingArea.Failure.unusable(path: config.landing, reason: error.description)
         }
         let actor = "backfill-tool apply pid \(ProcessInfo.processInfo.processIdentifier)"
         // exchangeInfo once per run, whether restores, tasks or both need the exchange.
