@@ -118,6 +118,25 @@ if ProcessInfo.processInfo.environment["BACKFILL_BENCHMARKS"] != nil {
     )
 }
 
+// libFuzzer targets (`Scripts/fuzz.sh`), built only on request and in their own build folder: our modules are
+// instrumented (-sanitize=fuzzer,address); libFuzzer provides `main`.
+if ProcessInfo.processInfo.environment["BACKFILL_FUZZ"] != nil {
+    let fuzzing: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    for target in package.targets where ["BackfillModel", "BackfillSpec"].contains(target.name) {
+        target.swiftSettings = (target.swiftSettings ?? []) + fuzzing
+    }
+    for (name, dependencies) in [
+        ("FuzzKlines", ["BackfillModel"]), ("FuzzCSV", ["BackfillModel"]),
+        ("FuzzPlan", ["BackfillModel", "BackfillSpec"]),
+    ] {
+        package.targets.append(
+            .executableTarget(
+                name: name, dependencies: dependencies.map { .byName(name: $0) }, path: "Fuzz/\(name)",
+                swiftSettings: fuzzing + [.unsafeFlags(["-parse-as-library"])],
+                linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]))
+    }
+}
+
 for target in package.targets where target.type != .plugin {
     target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
 }

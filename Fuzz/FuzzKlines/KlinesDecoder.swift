@@ -1,0 +1,1 @@
+../../Sources/BackfillExchange/KlinesDecoder.swift
