@@ -44,6 +44,13 @@ package actor RateGovernor {
     /// Whether a header came back in the current window: a pace is carried one window at most, so a run that waited
     /// a whole window on it sends again and learns the truth (never a wait forever on a neighbour who left).
     private var headerInWindow = false
+    /// The most the other clients were seen to have spent in the current window, and when the last header came.
+    private var othersInWindow = 0
+    private var lastHeaderAt: Int64 = 0
+    /// What the other clients spent in the whole last window (its last header's figure, projected to the window's
+    /// end when that header came early): a steady neighbour spends about as much in this one, however lumpy its
+    /// pace within a window. `nil` in the first window, or after one without news.
+    private var othersLastWindow: Int?
     package private(set) var stats = Stats()
 
     /// - Parameters:
@@ -110,9 +117,14 @@ package actor RateGovernor {
         if let usedWeight {
             observed = max(observed, usedWeight)
             stats.maxObservedUsed = max(stats.maxObservedUsed, usedWeight)
+            // The others' share: the server's count less ours that are finished (ours still in flight may be in
+            // the count too: counted as others', they err on the safe side).
+            othersInWindow = max(othersInWindow, observed - completedLocal)
+            let now = time.nowMs() + offsetMs
+            lastHeaderAt = now
             // In the first half of a window a few requests say little about a pace (others spend in lumps): the
             // estimate only rises then; later in the window it is what the window shows.
-            let elapsed = max(time.nowMs() + offsetMs - windowStart, max(windowMs / 10, 1))
+            let elapsed = max(now - windowStart, max(windowMs / 10, 1))
             let pace = Double(max(0, observed - completedLocal)) / Double(elapsed)
             othersPerMs = elapsed >= windowMs / 2 ? pace : max(othersPerMs, pace)
             headerInWindow = true
@@ -148,6 +160,10 @@ package actor RateGovernor {
     /// this IP are on course to spend before the window ends (at their pace as last seen, even from an earlier
     /// window).
     private func allowance(now: Int64) -> Int {
+        if let last = othersLastWindow {
+            // What the others have yet to spend in this window, if they spend what they spent in the last one.
+            return limit - margin - max(0, last - othersInWindow)
+        }
         let remaining = max(0, windowStart + windowMs - now)
         let expected = min(Double(limit), othersPerMs * Double(remaining))
         return limit - margin - Int(expected.rounded(.up))
@@ -156,7 +172,19 @@ package actor RateGovernor {
     private func roll(_ now: Int64) {
         let start = now - ((now % windowMs) + windowMs) % windowMs
         if start != windowStart {
-            if !headerInWindow { othersPerMs = 0 }
+            if headerInWindow {
+                let seen = max(lastHeaderAt - windowStart, max(windowMs / 10, 1))
+                othersLastWindow =
+                    seen >= windowMs * 3 / 4
+                    ? othersInWindow
+                    : min(limit, Int((Double(othersInWindow) * Double(windowMs) / Double(seen)).rounded(.up)))
+            } else {
+                othersPerMs = 0
+                othersLastWindow = nil
+            }
+            // Only the window right after the one measured is measured by it.
+            if start != windowStart + windowMs && windowStart != 0 { othersLastWindow = nil }
+            othersInWindow = 0
             headerInWindow = false
             windowStart = start
             observed = 0

@@ -53,6 +53,7 @@ package struct Ledger: Sendable {
             }
             try createAtomically(path, configuration: configuration)
         }
+        removeStaleCreations(beside: path)
         configuration.busyMode = .timeout(TimeInterval(timeout) / 1000)
         configuration.label = "ledger"
         // Two processes creating the same new ledger race for WAL mode and the first migration: SQLite answers
@@ -150,6 +151,23 @@ package struct Ledger: Sendable {
     /// Creates a new ledger: migrated in a temporary file beside `path`, then linked into place, so no other
     /// process ever sees a half-made ledger (an empty file there is refused); a ledger another process created
     /// first is kept.
+    /// Removes what a process killed while creating a ledger left beside `path` (`.<name>.creating-<pid>-<n>` and its
+    /// journal files), once that process is gone.
+    static func removeStaleCreations(beside path: String) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let prefix = ".\((path as NSString).lastPathComponent).creating-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)
+        else { return }
+        for name in names where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }), pid > 0, pid != getpid() else {
+                continue
+            }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                unlink((directory.isEmpty ? "" : directory + "/") + name)
+            }
+        }
+    }
+
     static func createAtomically(_ path: String, configuration: Configuration) throws(LedgerError) {
         let directory = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent

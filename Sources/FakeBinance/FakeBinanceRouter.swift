@@ -49,7 +49,8 @@ package struct FakeBinanceRouter: Sendable {
     static let coinmWindowMs: Int64 = 200 * Timeframe.dayMs
 
     /// Answers `GET path?query`.
-    package func respond(path: String, query: String) -> FakeResponse {
+    /// - Parameter client: who asks (the `X-Client` header), for the per-client weight count.
+    package func respond(path: String, query: String, client: String = "tool") -> FakeResponse {
         let market: MarketKind
         let endpoint: Substring
         if path.hasPrefix("/api/v3/") {
@@ -92,7 +93,8 @@ package struct FakeBinanceRouter: Sendable {
             return response
         }
         switch state.admit(
-            weight: weight, isKlines: endpoint == "klines", path: query.isEmpty ? path : path + "?" + query)
+            weight: weight, isKlines: endpoint == "klines", path: query.isEmpty ? path : path + "?" + query,
+            client: client)
         {
         case .rateLimited(let used, let retryAfter):
             var response = FakeResponse.error(

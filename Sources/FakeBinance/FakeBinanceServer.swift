@@ -76,7 +76,8 @@ package final class FakeBinanceServer: Sendable {
                     case .end:
                         guard let request = head else { continue }
                         let (path, query) = split(request.uri)
-                        let response = router.respond(path: path, query: query)
+                        let client = request.headers["X-Client"].first ?? "tool"
+                        let response = router.respond(path: path, query: query, client: client)
                         switch response.fault {
                         case .reset:
                             // SO_LINGER 0 turns the close into a TCP reset.

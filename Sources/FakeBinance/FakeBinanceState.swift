@@ -15,6 +15,9 @@ package final class FakeBinanceState: Sendable {
         package var bansIssued = 0
         /// The last 64 request paths (with queries), oldest first.
         package var recent: [String] = []
+        /// Weight admitted per window (keyed by the window's start, ms) and per client (the request's `X-Client`
+        /// header, `tool` without one): how much of a window each client of the IP spent. The last 512 windows.
+        package var windows: [Int64: [String: Int]] = [:]
     }
 
     /// The verdict on one request's weight.
@@ -78,7 +81,7 @@ package final class FakeBinanceState: Sendable {
 
     /// Charges `weight` to the IP, or refuses it (429, escalating to 418 bans for those who keep going).
     package func admit(
-        weight: Int, isKlines: Bool, path: String = "", now: Int64 = FakeBinanceState.wallMs()
+        weight: Int, isKlines: Bool, path: String = "", client: String = "tool", now: Int64 = FakeBinanceState.wallMs()
     )
         -> Admission
     {
@@ -121,6 +124,10 @@ package final class FakeBinanceState: Sendable {
             }
             s.used += weight
             s.stats.weightUsed += weight
+            s.stats.windows[start, default: [:]][client, default: 0] += weight
+            if s.stats.windows.count > 512, let oldest = s.stats.windows.keys.min() {
+                s.stats.windows.removeValue(forKey: oldest)
+            }
             return .admitted(used: s.used)
         }
     }

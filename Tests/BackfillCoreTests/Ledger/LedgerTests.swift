@@ -37,6 +37,23 @@ struct LedgerTests {
         #expect(v3 == LedgerSchema.v3, "run Scripts/sync-schema.sh after editing schema/ledger-v3.sql")
     }
 
+    /// A process killed while it created a ledger leaves `.<name>.creating-<pid>-<n>`: removed by the next open
+    /// once that process is gone (CrashLoopTests found one left over).
+    @Test func leftoversOfAKilledCreationAreRemoved() throws {
+        let dir = try TemporaryDirectory("ledger-leftovers")
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let stale = ".manifest.sqlite.creating-\(gone.processIdentifier)-42"
+        let alive = ".manifest.sqlite.creating-1-7"
+        for name in [stale, stale + "-journal", alive] { try dir.write("x", to: name) }
+        _ = try Ledger.open(path: dir.path("manifest.sqlite"), create: true)
+        #expect(!FileManager.default.fileExists(atPath: dir.path(stale)))
+        #expect(!FileManager.default.fileExists(atPath: dir.path(stale + "-journal")))
+        #expect(FileManager.default.fileExists(atPath: dir.path(alive)), "pid 1 is alive: its file is kept")
+    }
+
     @Test func openCreatesWALLedgerWithParentsOnlyWhenAsked() throws {
         let dir = try TemporaryDirectory("ledger")
         let path = dir.path("a/b/manifest.sqlite")
