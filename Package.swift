@@ -82,10 +82,7 @@ var package = Package(
         ),
         .target(
             name: "BackfillTestSupport",
-            dependencies: [
-                "BackfillEngine", "BackfillModel", "BackfillExchange", "BackfillSpec", "FakeBinance",
-                .product(name: "GRDB", package: "GRDB.swift"),
-            ]
+            dependencies: ["BackfillEngine", "BackfillModel", "BackfillExchange", "FakeBinance"]
         ),
         .testTarget(
             name: "BackfillCoreTests",

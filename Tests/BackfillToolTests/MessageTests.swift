@@ -76,4 +76,22 @@ struct MessageTests {
         #expect(stderr.hasPrefix("error: cannot write the result to stdout: "), "\(stderr)")
         #expect(stderr.split(separator: "\n").count == 1)
     }
+
+    /// A landing area that cannot be used is refused before anything is created: no new ledger is left behind, and
+    /// the message says what is in the way (not `NSCocoaErrorDomain error 512`).
+    @Test(arguments: ["plan.yaml", "plan.yaml/below", "blocked"])
+    func aRefusedLandingAreaLeavesNoNewLedger(landing: String) async throws {
+        let dir = try TemporaryDirectory("refused-landing")
+        try dir.write(Self.plan(symbol: "BTC/USDT"), to: "plan.yaml")
+        // `blocked`: a directory whose exchange level is a file.
+        try dir.write("", to: "blocked/simulated")
+        let before = StateDump.files(dir.path)
+        let run = try await tool.run(["apply", "plan.yaml", "--landing", landing], in: dir.path)
+        #expect(run.exitCode == 1)
+        #expect(run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+        #expect(run.stderr.contains("is a file, not a directory"), "\(run.stderr)")
+        #expect(!run.stderr.contains("NSCocoaErrorDomain"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path("manifest.sqlite")))
+        #expect(StateDump.files(dir.path) == before)
+    }
 }

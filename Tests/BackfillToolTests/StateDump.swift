@@ -1,13 +1,14 @@
-import BackfillSpec
 import Foundation
 import GRDB
 
+@testable import BackfillSpec
+
 /// "Nothing changed" for bad-input tests: a logical dump of a ledger (every table's rows, sorted, read from a copy)
 /// plus the SHA-256 of every file below a directory.
-package enum StateDump {
+enum StateDump {
     /// Every table of the SQLite database at `path` (with its WAL), row by row, sorted; `"<none>"` when no file is
     /// there and `"<unreadable: …>"` for a file SQLite cannot read (compare such a file by its bytes).
-    package static func ledger(_ path: String) -> String {
+    static func ledger(_ path: String) -> String {
         guard FileManager.default.fileExists(atPath: path) else { return "<none>" }
         // Read from a copy of the file and its WAL: the WAL's committed pages count, and the original gets no
         // -shm, no lock and no checkpoint from the dump.
@@ -41,7 +42,7 @@ package enum StateDump {
 
     /// Relative path → SHA-256 of every regular file below `directory` (symlinks named by their target path, not
     /// followed), and `"dir"` for directories.
-    package static func files(_ directory: String) -> [String: String] {
+    static func files(_ directory: String) -> [String: String] {
         var result: [String: String] = [:]
         let manager = FileManager.default
         guard let names = manager.subpaths(atPath: directory) else { return result }
