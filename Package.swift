@@ -22,6 +22,7 @@ var package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // Modules along dependency lines (the compiler keeps the boundaries): the model is pure (Foundation only);
@@ -62,7 +63,7 @@ var package = Package(
         .target(
             name: "FakeBinance",
             dependencies: [
-                "BackfillModel",
+                "BackfillModel", "BackfillSpec", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -88,7 +89,7 @@ var package = Package(
             name: "BackfillCoreTests",
             dependencies: [
                 "BackfillEngine", "BackfillModel", "BackfillSpec", "BackfillLedger", "BackfillExchange",
-                "BackfillTestSupport", "FakeBinance",
+                "BackfillTestSupport", "FakeBinance", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
         .testTarget(

@@ -30,6 +30,46 @@ package struct FakeBinanceConfig: Sendable, Codable, Equatable {
     package var faults: Faults
     package var pageCache: Bool
     package var overrides: [Override] = []
+    package var archive = Archive()
+
+    /// The bulk archive under `/data/…` (``FakeArchive``).
+    package struct Archive: Sendable, Codable, Equatable {
+        /// Hours after a day ends (or, for a monthly file, after the first Monday of the next month) until its file
+        /// is published.
+        package var dailyDelayHours: Int
+        /// Futures files of periods from this instant on start with a header row (Binance added it around 2022).
+        package var futuresHeaderFromMs: Int64
+        /// A quirk per file name (`BTCUSDT-1m-2024-01.zip`).
+        package var quirks: [String: Quirk]
+
+        package enum Quirk: String, Sendable, Codable, Equatable {
+            case missing, truncated, reupload
+            case badChecksum = "bad_checksum"
+            case badZip = "bad_zip"
+            case noChecksum = "no_checksum"
+        }
+
+        package init(
+            dailyDelayHours: Int = 6, futuresHeaderFromMs: Int64 = 1_640_995_200_000, quirks: [String: Quirk] = [:]
+        ) {
+            self.dailyDelayHours = dailyDelayHours
+            self.futuresHeaderFromMs = futuresHeaderFromMs
+            self.quirks = quirks
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case quirks
+            case dailyDelayHours = "daily_delay_hours"
+            case futuresHeaderFromMs = "futures_header_from_ms"
+        }
+
+        package init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            dailyDelayHours = try c.decodeIfPresent(Int.self, forKey: .dailyDelayHours) ?? 6
+            futuresHeaderFromMs = try c.decodeIfPresent(Int64.self, forKey: .futuresHeaderFromMs) ?? 1_640_995_200_000
+            quirks = try c.decodeIfPresent([String: Quirk].self, forKey: .quirks) ?? [:]
+        }
+    }
 
     /// A canned answer for every request to one endpoint.
     package struct Override: Sendable, Codable, Equatable {
@@ -226,7 +266,7 @@ package struct FakeBinanceConfig: Sendable, Codable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case market, clock, weight, bans, faults, overrides
+        case market, clock, weight, bans, faults, overrides, archive
         case pageCache = "page_cache"
     }
 
@@ -239,6 +279,7 @@ package struct FakeBinanceConfig: Sendable, Codable, Equatable {
         faults = try c.decodeIfPresent(Faults.self, forKey: .faults) ?? Faults()
         pageCache = try c.decodeIfPresent(Bool.self, forKey: .pageCache) ?? false
         overrides = try c.decodeIfPresent([Override].self, forKey: .overrides) ?? []
+        archive = try c.decodeIfPresent(Archive.self, forKey: .archive) ?? Archive()
     }
 
     /// Reads a config file.

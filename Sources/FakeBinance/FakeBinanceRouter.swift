@@ -33,9 +33,13 @@ package struct FakeBinanceRouter: Sendable {
     /// Canned answers by endpoint (``FakeBinanceConfig/Override``), their bodies made once.
     let overrides: [String: (status: Int, headers: [(String, String)], body: [UInt8])]
 
+    /// The bulk archive, served under `/data/…` at no weight.
+    let archive: FakeArchive
+
     package init(state: FakeBinanceState) {
         self.state = state
         exchange = SimulatedExchange(config: state.config.market)
+        archive = FakeArchive(exchange: exchange, state: state)
         var overrides: [String: (status: Int, headers: [(String, String)], body: [UInt8])] = [:]
         for canned in state.config.overrides {
             overrides[canned.endpoint] = (
@@ -51,6 +55,7 @@ package struct FakeBinanceRouter: Sendable {
     /// Answers `GET path?query`.
     /// - Parameter client: who asks (the `X-Client` header), for the per-client weight count.
     package func respond(path: String, query: String, client: String = "tool") -> FakeResponse {
+        if path.hasPrefix("/data/") { return archive.respond(path: path) }
         let market: MarketKind
         let endpoint: Substring
         if path.hasPrefix("/api/v3/") {

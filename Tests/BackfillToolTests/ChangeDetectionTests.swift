@@ -1,4 +1,5 @@
 import BackfillTestSupport
+import CoreFoundation
 import FakeBinance
 import Foundation
 import GRDB

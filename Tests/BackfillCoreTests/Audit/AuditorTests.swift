@@ -1,4 +1,5 @@
 import BackfillTestSupport
+import CoreFoundation
 import Foundation
 import GRDB
 import Testing
