@@ -1,5 +1,4 @@
 import BackfillTestSupport
-import CoreFoundation
 import FakeBinance
 import Foundation
 import GRDB
@@ -38,20 +37,12 @@ struct ChangeDetectionTests {
     }
 
     func statOf(_ path: String) -> (mtimeNs: Int64, inode: Int64) {
-        var info = stat()
-        _ = lstat(path, &info)
-        return (
-            Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
-            Int64(bitPattern: UInt64(info.st_ino))
-        )
+        let found = FileTimes.stat(path)
+        return (found?.modifiedNs ?? -1, Int64(bitPattern: found?.inode ?? 0))
     }
 
     /// Sets a file's modification time to `ns` exactly.
-    func setModified(_ path: String, ns: Int64) {
-        let time = timespec(tv_sec: Int(ns / 1_000_000_000), tv_nsec: Int(ns % 1_000_000_000))
-        var times = [time, time]
-        _ = utimensat(AT_FDCWD, path, &times, 0)
-    }
+    func setModified(_ path: String, ns: Int64) throws { try FileTimes.setModified(path, ns: ns) }
 
     /// The same bytes with one price digit changed: same size.
     static func edited(_ bytes: Data) -> Data {
@@ -90,7 +81,7 @@ struct ChangeDetectionTests {
         let replacement = paths[1] + ".tmp"
         try Self.edited(originals[1]).write(to: URL(fileURLWithPath: replacement))
         #expect(rename(replacement, paths[1]) == 0)
-        setModified(paths[1], ns: registered["simulated/spot/BTCUSDT/1h/" + names[1]]?.mtimeNs ?? 0)
+        try setModified(paths[1], ns: registered["simulated/spot/BTCUSDT/1h/" + names[1]]?.mtimeNs ?? 0)
         #expect(statOf(paths[1]).mtimeNs == registered["simulated/spot/BTCUSDT/1h/" + names[1]]?.mtimeNs)
 
         let repair = try await tool.run(["apply", "plan.yaml", "--now-ms", Self.now, "--json"], in: dir.path)

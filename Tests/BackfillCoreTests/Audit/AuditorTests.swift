@@ -1,5 +1,4 @@
 import BackfillTestSupport
-import CoreFoundation
 import Foundation
 import GRDB
 import Testing
@@ -159,15 +158,14 @@ struct AuditorTests {
         // The one edit a stat cannot see: in place (same inode, same size) with the mtime set back to the very
         // nanosecond. Only --deep finds it; apply leaves it (documented in Documentation/Apply.md).
         let url = fixture.url(fixture.paths[3])
-        var info = stat()
-        #expect(lstat(url.path, &info) == 0)
+        let before = try #require(FileTimes.stat(url.path))
         let handle = try FileHandle(forUpdating: url)
         var bytes = try fixture.bytes(fixture.paths[3])
         bytes[bytes.count - 3] = bytes[bytes.count - 3] == UInt8(ascii: "1") ? UInt8(ascii: "2") : UInt8(ascii: "1")
         try handle.write(contentsOf: Data(bytes))
         try handle.close()
-        var times = [info.st_mtim, info.st_mtim]
-        #expect(utimensat(AT_FDCWD, url.path, &times, 0) == 0)
+        try FileTimes.setModified(url.path, ns: before.modifiedNs)
+        #expect(FileTimes.stat(url.path)?.modifiedNs == before.modifiedNs)
         #expect(try await fixture.apply().driftRepaired == 0)
         #expect(try await fixture.audit(deep: true).findings.map(\.path) == [fixture.paths[3]])
     }
