@@ -51,6 +51,10 @@ package actor RateGovernor {
     /// end when that header came early): a steady neighbour spends about as much in this one, however lumpy its
     /// pace within a window. `nil` in the first window, or after one without news.
     private var othersLastWindow: Int?
+    /// The others' totals of the last windows measured one after another (newest last, at most three): the most of
+    /// them is what is left to them, so one window in which a neighbour spent less (a refusal, a pause) does not
+    /// make the run take its share in the next.
+    private var othersRecent: [Int] = []
     package private(set) var stats = Stats()
 
     /// - Parameters:
@@ -172,18 +176,20 @@ package actor RateGovernor {
     private func roll(_ now: Int64) {
         let start = now - ((now % windowMs) + windowMs) % windowMs
         if start != windowStart {
-            if headerInWindow {
+            // Only the window right after the one measured is measured by it.
+            if headerInWindow && start == windowStart + windowMs {
                 let seen = max(lastHeaderAt - windowStart, max(windowMs / 10, 1))
-                othersLastWindow =
+                let total =
                     seen >= windowMs * 3 / 4
                     ? othersInWindow
                     : min(limit, Int((Double(othersInWindow) * Double(windowMs) / Double(seen)).rounded(.up)))
+                othersRecent = Array((othersRecent + [total]).suffix(3))
+                othersLastWindow = othersRecent.max()
             } else {
-                othersPerMs = 0
+                if !headerInWindow { othersPerMs = 0 }
+                othersRecent = []
                 othersLastWindow = nil
             }
-            // Only the window right after the one measured is measured by it.
-            if start != windowStart + windowMs && windowStart != 0 { othersLastWindow = nil }
             othersInWindow = 0
             headerInWindow = false
             windowStart = start

@@ -130,7 +130,10 @@ struct ClientAgainstFakeTests {
             #expect(rows == 15_000)
             #expect(await client.governor.stats.rateLimited == 0, "the tool never saw a 429")
             #expect(server.state.stats.rateLimited == 0, "nobody did")
-            #expect(await client.governor.stats.windowWaits > 0, "the budget was the brake")
+            // No window went over the limit, by the fake's own count (whether the budget was the brake depends on
+            // how fast the neighbour manages to spend on a loaded machine).
+            let totals = server.state.stats.windows.values.map { $0.values.reduce(0, +) }
+            #expect(!totals.isEmpty && totals.allSatisfy { $0 <= 400 }, "\(totals)")
         }
     }
 
