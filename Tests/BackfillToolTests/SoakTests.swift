@@ -85,7 +85,9 @@ struct SoakTests {
             // Writers: the plan grows by six hours, two applies of it at once.
             while Date() < deadline {
                 hours += 6
-                try dir.write(Self.plan(hours: hours), to: "plan.yaml")
+                // Replaced by rename, as an operator's deploy would: readers never see a half-written plan.
+                try Data(Self.plan(hours: hours).utf8).write(
+                    to: URL(fileURLWithPath: dir.path("plan.yaml")), options: .atomic)
                 async let first = slow.run(
                     ["apply", "plan.yaml", "--now-ms", Self.now, "--lock-timeout", "2m"], in: dir.path)
                 async let second = slow.run(
