@@ -47,13 +47,11 @@ package actor RateGovernor {
     /// The most the other clients were seen to have spent in the current window, and when the last header came.
     private var othersInWindow = 0
     private var lastHeaderAt: Int64 = 0
-    /// What the other clients spent in the whole last window (its last header's figure, projected to the window's
-    /// end when that header came early): a steady neighbour spends about as much in this one, however lumpy its
-    /// pace within a window. `nil` in the first window, or after one without news.
-    private var othersLastWindow: Int?
-    /// The others' totals of the last windows measured one after another (newest last, at most three): the most of
-    /// them is what is left to them, so one window in which a neighbour spent less (a refusal, a pause) does not
-    /// make the run take its share in the next.
+    /// What the other clients spent in each of the last whole windows measured one after another (newest last, at
+    /// most three; a window's last header's figure, projected to its end when it came early). The most of them is
+    /// what is left to them: a steady neighbour spends about as much per window however lumpy its pace, and one
+    /// window in which it spent less (a refusal, a pause) does not make the run take its share in the next. Empty
+    /// in the first window, or after one without news.
     private var othersRecent: [Int] = []
     package private(set) var stats = Stats()
 
@@ -164,7 +162,7 @@ package actor RateGovernor {
     /// this IP are on course to spend before the window ends (at their pace as last seen, even from an earlier
     /// window).
     private func allowance(now: Int64) -> Int {
-        if let last = othersLastWindow {
+        if let last = othersRecent.max() {
             // What the others have yet to spend in this window, if they spend what they spent in the last one.
             return limit - margin - max(0, last - othersInWindow)
         }
@@ -184,11 +182,9 @@ package actor RateGovernor {
                     ? othersInWindow
                     : min(limit, Int((Double(othersInWindow) * Double(windowMs) / Double(seen)).rounded(.up)))
                 othersRecent = Array((othersRecent + [total]).suffix(3))
-                othersLastWindow = othersRecent.max()
             } else {
                 if !headerInWindow { othersPerMs = 0 }
                 othersRecent = []
-                othersLastWindow = nil
             }
             othersInWindow = 0
             headerInWindow = false

@@ -230,30 +230,27 @@ package struct Ledger: Sendable {
         self.busyTimeoutMs = busyTimeoutMs
     }
 
-    /// A read transaction; SQLite's errors (only those: the body's own pass through) become one-line ``LedgerError``s naming the ledger.
+    /// A read transaction; SQLite's and row-decoding errors (only those: the body's own pass through) become one-line
+    /// ``LedgerError``s naming the ledger.
     func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try writer.read(body) } catch let error as DatabaseError {
+        do { return try writer.read(body) } catch let error where error is DatabaseError || error is RowDecodingError {
             throw LedgerError(error, path: path, busyTimeoutMs: busyTimeoutMs)
-        } catch is RowDecodingError {
-            throw LedgerError.damaged(path: path)
         }
     }
 
     /// A write transaction; SQLite's errors become one-line ``LedgerError``s naming the ledger.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try writer.write(body) } catch let error as DatabaseError {
+        do { return try writer.write(body) } catch let error where error is DatabaseError || error is RowDecodingError {
             throw LedgerError(error, path: path, busyTimeoutMs: busyTimeoutMs)
-        } catch is RowDecodingError {
-            throw LedgerError.damaged(path: path)
         }
     }
 
     /// A write transaction on GRDB's writer queue, off the caller's thread.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do { return try await writer.write(body) } catch let error as DatabaseError {
+        do { return try await writer.write(body) } catch let error
+            where error is DatabaseError || error is RowDecodingError
+        {
             throw LedgerError(error, path: path, busyTimeoutMs: busyTimeoutMs)
-        } catch is RowDecodingError {
-            throw LedgerError.damaged(path: path)
         }
     }
 

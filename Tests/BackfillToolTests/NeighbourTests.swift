@@ -12,7 +12,6 @@ import Testing
 /// least 90 % of the weight the neighbour leaves, counted by the fake per client over at least ten windows.
 @Suite(.serialized)
 struct NeighbourTests {
-    static let frozen: Int64 = 1_709_251_200_000
     static let windowMs: Int64 = 2_000
     static let limit = 600
 

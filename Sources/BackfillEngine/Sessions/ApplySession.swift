@@ -190,7 +190,7 @@ package struct ApplySession: Sendable {
         var session = PlanningSession(
             plan: SavedPlanCheck.planFile(for: document, path: path), planSHA256: document.planFileSHA256, root: root)
         session.planAtMs = document.nowMs
-        var (plan, snapshot): (Plan, LedgerSnapshot)
+        let (plan, snapshot): (Plan, LedgerSnapshot)
         do {
             (plan, snapshot) = try await session.runWithSnapshot()
         } catch let error as PlanFileError {
@@ -199,7 +199,6 @@ package struct ApplySession: Sendable {
         if let reason = SavedPlanCheck.difference(saved: document.pairs, derived: plan.pairs) {
             throw SavedPlanMismatch(path: path, reason: reason)
         }
-        plan.findings = []
         return (plan, snapshot)
     }
 
