@@ -235,35 +235,15 @@ struct LedgerConsumerTests {
         let seed = try await tool.run(["ledger", "status", "--ledger", "manifest.sqlite"], in: dir.path)
         #expect(seed.exitCode == 1)
         _ = try Ledger.open(path: dir.path("manifest.sqlite"), create: true)
-        let stop = dir.path("stop")
-        var schedulers: [Process] = []
-        for owner in ["trainer-1", "trainer-2"] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [
-                "python3", Self.root.appendingPathComponent("Tests/BackfillToolTests/Fixtures/scheduler.py").path,
-                Self.root.appendingPathComponent("Documentation/Ledger.md").path, dir.path("manifest.sqlite"), owner,
-                "--stop-file", stop, "--out", dir.path("\(owner).json"), "--lease-ms", "300", "--abandon-every", "9",
-            ]
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            schedulers.append(process)
-        }
+        let schedulers = try Schedulers(in: dir)
         var slow = ToolRunner()
         slow.environment["BACKFILL_TEST_STAGE_DELAY_MS"] = "2"
         let apply = try await slow.run(["apply", "plan.yaml", "--now-ms", String(Self.now)], in: dir.path)
-        FileManager.default.createFile(atPath: stop, contents: Data())
-        for process in schedulers { process.waitUntilExit() }
+        let outcome = try schedulers.stop()
         #expect(apply.exitCode == 0, "\(apply.stderr)")
         #expect(apply.stdout.hasPrefix("Apply complete: 288 files written (2880 candles)"), "\(apply.stdout)")
         #expect(!apply.stderr.contains("locked"))
-        var claims: [[String: Any]] = []
-        for owner in ["trainer-1", "trainer-2"] {
-            let log = try Self.json(
-                String(decoding: try Data(contentsOf: URL(fileURLWithPath: dir.path("\(owner).json"))), as: UTF8.self))
-            #expect((log["errors"] as? [String]) == [], "\(owner): \(log["errors"] ?? "")")
-            claims += log["claims"] as? [[String: Any]] ?? []
-        }
+        for (owner, errors) in outcome.errors { #expect(errors == [], "\(owner): \(errors)") }
         let ledger = try #require(try Ledger.open(path: dir.path("manifest.sqlite"), create: false))
         let statuses = try await ledger.writer.read { db in
             try String.fetchAll(db, sql: "SELECT status FROM files ORDER BY id")
@@ -271,33 +251,13 @@ struct LedgerConsumerTests {
         #expect(statuses.count == 288)
         #expect(Set(statuses) == ["processed"], "none lost, none left processing")
         // Completed exactly once each; no two claims of one file overlap in time.
-        var completed: [Int64: Int] = [:]
-        var spans: [Int64: [(Int64, Int64)]] = [:]
-        var abandoned = 0
-        for claim in claims {
-            let id = (claim["id"] as? NSNumber)?.int64Value ?? -1
-            let from = (claim["claimed_at"] as? NSNumber)?.int64Value ?? 0
-            let outcome = claim["outcome"] as? String
-            if outcome == "completed" { completed[id, default: 0] += 1 }
-            // A lease lost on a busy machine (the trainer outlived it) expired too and was claimed again: legal.
-            if outcome == "abandoned" || outcome == "lease lost" { abandoned += 1 }
-            // A claim holds the file until it ended or its lease ran out, whichever came first.
-            let leaseUntil = (claim["lease_until"] as? NSNumber)?.int64Value ?? 0
-            let to = min((claim["ended_at"] as? NSNumber)?.int64Value ?? leaseUntil, leaseUntil)
-            spans[id, default: []].append((from, to))
-        }
-        #expect(completed.count == 288 && completed.values.allSatisfy { $0 == 1 })
-        #expect(abandoned > 0)
-        for (id, list) in spans {
-            let sorted = list.sorted { $0.0 < $1.0 }
-            for (earlier, later) in zip(sorted, sorted.dropFirst()) {
-                #expect(later.0 >= earlier.1, "file \(id) claimed twice at once")
-            }
-        }
+        #expect(outcome.completed.count == 288 && outcome.completed.values.allSatisfy { $0 == 1 })
+        #expect(outcome.abandoned > 0)
+        #expect(outcome.overlapping == 0, "a file claimed twice at once")
         let expired = try await ledger.writer.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM status_events WHERE reason LIKE 'lease of % expired'") ?? 0
         }
-        #expect(expired == abandoned)
+        #expect(expired == outcome.abandoned)
     }
 
     static func python(_ arguments: [String], in directory: String) throws -> (status: Int32, stderr: String) {

@@ -14,8 +14,6 @@ import Testing
 @Suite(.serialized)
 struct SoakTests {
     static let now = "1720009800000"
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
 
     static func plan(hours: Int) -> String {
         let end = 1_704_067_200_000 + Int64(hours) * 3_600_000
@@ -48,20 +46,7 @@ struct SoakTests {
         let dir = try TemporaryDirectory("soak")
         try dir.write(Self.plan(hours: 6), to: "plan.yaml")
         _ = try Ledger.open(path: dir.path("manifest.sqlite"), create: true)
-        let stop = dir.path("stop")
-        var schedulers: [Process] = []
-        for owner in ["trainer-1", "trainer-2"] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [
-                "python3", Self.root.appendingPathComponent("Tests/BackfillToolTests/Fixtures/scheduler.py").path,
-                Self.root.appendingPathComponent("Documentation/Ledger.md").path, dir.path("manifest.sqlite"), owner,
-                "--stop-file", stop, "--out", dir.path("\(owner).json"), "--lease-ms", "300", "--abandon-every", "9",
-            ]
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            schedulers.append(process)
-        }
+        let schedulers = try Schedulers(in: dir)
         let tally = Tally()
         let deadline = Date().addingTimeInterval(seconds)
         let slow = ToolRunner(environment: ["BACKFILL_TEST_STAGE_DELAY_MS": "1"])
@@ -98,8 +83,7 @@ struct SoakTests {
             }
             try await group.waitForAll()
         }
-        FileManager.default.createFile(atPath: stop, contents: Data())
-        for process in schedulers { process.waitUntilExit() }
+        let outcome = try schedulers.stop()
         let failures = await tally.failures
         let runs = await tally.runs
         #expect(failures.isEmpty, "\(failures.prefix(5))")
@@ -120,37 +104,16 @@ struct SoakTests {
         }
         #expect(try await files(dir) == files(reference))
         // Every file processed, completed exactly once, never held by two claims at once.
-        var claims: [[String: Any]] = []
-        for owner in ["trainer-1", "trainer-2"] {
-            let data = try Data(contentsOf: URL(fileURLWithPath: dir.path("\(owner).json")))
-            let log = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
-            #expect((log["errors"] as? [String]) == [], "\(owner): \(log["errors"] ?? "")")
-            claims += log["claims"] as? [[String: Any]] ?? []
-        }
+        for (owner, errors) in outcome.errors { #expect(errors == [], "\(owner): \(errors)") }
         let ledger = try #require(try Ledger.open(path: dir.path("manifest.sqlite"), create: false))
         let statuses = try await ledger.writer.read { db in try String.fetchAll(db, sql: "SELECT status FROM files") }
         #expect(Set(statuses) == ["processed"])
-        var completed: [Int64: Int] = [:]
-        var spans: [Int64: [(Int64, Int64)]] = [:]
-        var abandoned = 0
-        for claim in claims {
-            let id = (claim["id"] as? NSNumber)?.int64Value ?? -1
-            if claim["outcome"] as? String == "completed" { completed[id, default: 0] += 1 }
-            if ["abandoned", "lease lost"].contains(claim["outcome"] as? String) { abandoned += 1 }
-            let leaseUntil = (claim["lease_until"] as? NSNumber)?.int64Value ?? 0
-            let to = min((claim["ended_at"] as? NSNumber)?.int64Value ?? leaseUntil, leaseUntil)
-            spans[id, default: []].append(((claim["claimed_at"] as? NSNumber)?.int64Value ?? 0, to))
-        }
-        #expect(completed.count == statuses.count && completed.values.allSatisfy { $0 == 1 })
-        var overlapping = 0
-        for list in spans.values {
-            let sorted = list.sorted { $0.0 < $1.0 }
-            for (earlier, later) in zip(sorted, sorted.dropFirst()) where later.0 < earlier.1 { overlapping += 1 }
-        }
-        #expect(overlapping == 0)
+        #expect(outcome.completed.count == statuses.count && outcome.completed.values.allSatisfy { $0 == 1 })
+        #expect(outcome.overlapping == 0)
         print(
             "soak: \(Int(seconds)) s, \(runs["apply"] ?? 0) applies, \(runs["audit"] ?? 0) audits, "
-                + "\(runs["plan"] ?? 0) plans, \(claims.count) claims (\(abandoned) abandoned), \(statuses.count) files "
+                + "\(runs["plan"] ?? 0) plans, \(outcome.claims.count) claims (\(outcome.abandoned) abandoned), "
+                + "\(statuses.count) files "
                 + "processed, 0 failures")
     }
 }
