@@ -53,9 +53,17 @@ var package = Package(
             ]
         ),
         .target(
+            name: "BackfillArchive",
+            dependencies: [
+                "BackfillModel", "BackfillSpec", "BackfillExchange",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]
+        ),
+        .target(
             name: "BackfillEngine",
             dependencies: [
-                "BackfillModel", "BackfillSpec", "BackfillLedger", "BackfillExchange",
+                "BackfillModel", "BackfillSpec", "BackfillLedger", "BackfillExchange", "BackfillArchive",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -89,7 +97,7 @@ var package = Package(
             name: "BackfillCoreTests",
             dependencies: [
                 "BackfillEngine", "BackfillModel", "BackfillSpec", "BackfillLedger", "BackfillExchange",
-                "BackfillTestSupport", "FakeBinance", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                "BackfillArchive", "BackfillTestSupport", "FakeBinance", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
         .testTarget(

@@ -17,6 +17,8 @@ package struct NewFile: Sendable, Equatable {
     package var source: FileSource
     /// The file's stat once written (`nil`: not known; apply hashes it once and records it).
     package var stat: FileStat?
+    /// With source `archive`: the verified archive files it was made from (recorded in `file_archives`).
+    package var archives: [ArchiveFileRef] = []
 
     package init(
         sha256: String, path: String, exchange: ExchangeKind, market: MarketKind, symbol: String,
@@ -66,7 +68,51 @@ extension Ledger {
             file.timeframe.rawValue, file.range.lowerBound, file.range.upperBound, file.rows, file.bytes,
             file.source.rawValue, now, now, actor, file.stat?.modifiedNs, file.stat?.inodeBits,
         ])
-        return db.lastInsertedRowID
+        let id = db.lastInsertedRowID
+        for archive in file.archives { try insertArchiveLink(archive, fileId: id, db: db) }
+        return id
+    }
+
+    /// Records an archive file (once per URL and digest) and that file `fileId` was made from it.
+    static func insertArchiveLink(_ archive: ArchiveFileRef, fileId: Int64, db: Database) throws {
+        let upsert = try db.cachedStatement(
+            sql: """
+                INSERT INTO archive_files (url, sha256, t_start, t_end, verified_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (url, sha256) DO UPDATE SET verified_at = verified_at
+                RETURNING id
+                """)
+        guard
+            let archiveId = try Int64.fetchOne(
+                upsert,
+                arguments: [
+                    archive.url, archive.sha256, archive.range.lowerBound, archive.range.upperBound,
+                    archive.verifiedAtMs,
+                ])
+        else { return }
+        try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO file_archives (file_id, archive_file_id) VALUES (?, ?)"
+        ).execute(arguments: [fileId, archiveId])
+    }
+
+    /// The archive files a registered file was made from (empty for other sources).
+    package func archiveFiles(ofFile id: Int64) throws -> [ArchiveFileRef] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT a.url, a.sha256, a.t_start, a.t_end, a.verified_at
+                    FROM file_archives f JOIN archive_files a ON a.id = f.archive_file_id
+                    WHERE f.file_id = ? ORDER BY a.t_start
+                    """, arguments: [id]
+            ).compactMap { row in
+                let start: Int64 = try row.decode(atIndex: 2)
+                let end: Int64 = try row.decode(atIndex: 3)
+                guard let range = TimeRange(start, end) else { return nil }
+                return ArchiveFileRef(
+                    url: try row.decode(atIndex: 0), sha256: try row.decode(atIndex: 1), range: range,
+                    verifiedAtMs: try row.decode(atIndex: 4))
+            }
+        }
     }
 
     /// The path of the file registered with this content in the same series (exchange, market, symbol,

@@ -261,6 +261,7 @@ package struct Ledger: Sendable {
         migrator.registerMigration("v2") { db in try db.execute(sql: LedgerSchema.v2) }
         // A table rebuild: GRDB runs it with foreign keys off and checks them before it commits.
         migrator.registerMigration("v3", foreignKeyChecks: .deferred) { db in try db.execute(sql: LedgerSchema.v3) }
+        migrator.registerMigration("v4") { db in try db.execute(sql: LedgerSchema.v4) }
         return migrator
     }
 

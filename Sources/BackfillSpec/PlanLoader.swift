@@ -98,6 +98,8 @@ private struct Walker {
         var market = MarketKind.spot
         var marketNode: Node?
         var baseURL: (String, Node)?
+        var archive: (ArchiveMode, Node)?
+        var archiveURL: (String, Node)?
         var landing = PlanKeys.defaultLanding
         var ledger = PlanKeys.defaultLedger
         var columns = ColumnSet.basic
@@ -115,6 +117,8 @@ private struct Walker {
                 market = try enumeration(value, key: key)
                 marketNode = value
             case "base_url": baseURL = (try string(value, key: key), value)
+            case "archive": archive = (try enumeration(value, key: key), value)
+            case "archive_url": archiveURL = (try string(value, key: key), value)
             case "landing": landing = try path(value, key: key)
             case "ledger": ledger = try path(value, key: key)
             case "columns": columns = try enumeration(value, key: key)
@@ -129,13 +133,22 @@ private struct Walker {
                 throw fail(node, "base_url '\(url)' is not an http:// or https:// URL with a host")
             }
         }
+        for (key, node) in [("archive", archive?.1), ("archive_url", archiveURL?.1)] where exchange != .binance {
+            if let node { throw fail(node, "\(key) has no meaning with exchange: simulated") }
+        }
+        if let (url, node) = archiveURL, !isHTTPURL(url) {
+            throw fail(node, "archive_url '\(url)' is not an http:// or https:// URL with a host")
+        }
         if let limit = defaults.batchLimit { try checkBatchLimit(limit, market: market) }
         guard let targetsNode else { throw fail(root, "missing required key 'targets'") }
         let targets = try self.targets(targetsNode, market: market, marketNode: marketNode, defaults: defaults)
-        return PlanFile(
+        var file = PlanFile(
             path: path, version: version, exchange: exchange, market: market,
             baseURL: baseURL.map { $0.0.hasSuffix("/") ? String($0.0.dropLast()) : $0.0 },
             landing: landing, ledger: ledger, columns: columns, defaults: defaults, targets: targets)
+        file.archive = archive?.0
+        file.archiveURL = archiveURL.map { $0.0.hasSuffix("/") ? String($0.0.dropLast()) : $0.0 }
+        return file
     }
 
     func defaults(_ node: Node) throws(PlanFileError) -> PlanDefaults {

@@ -7,7 +7,7 @@ package enum RunEnvironment {
     /// The per-knob variables (refused together with `PLAN_FILE`: which one would win is ambiguous).
     package static let knobs = [
         "SYMBOLS", "TIMEFRAME", "START_TS", "END_TS", "BATCH_LIMIT", "SLEEP_MS", "MARKET", "LANDING_DIR", "LEDGER_PATH",
-        "BINANCE_BASE_URL",
+        "BINANCE_BASE_URL", "ARCHIVE", "ARCHIVE_URL",
     ]
     package static let defaultLanding = "/data/incoming"
     package static let defaultLedger = "/data/manifest.sqlite"
@@ -123,8 +123,23 @@ package enum RunEnvironment {
                     variable: "BINANCE_BASE_URL", reason: "'\(Escaped.value(baseURL))' is not an http(s) base URL")
             }
         }
+        let archive = try value("ARCHIVE").map { (text: String) throws(Failure) -> ArchiveMode in
+            guard let mode = ArchiveMode(rawValue: text) else {
+                throw Failure(variable: "ARCHIVE", reason: "'\(Escaped.value(text))' is not auto, off or only")
+            }
+            return mode
+        }
+        let archiveURL = try value("ARCHIVE_URL")
+        if let archiveURL {
+            guard let url = URL(string: archiveURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
+                url.query == nil
+            else {
+                throw Failure(
+                    variable: "ARCHIVE_URL", reason: "'\(Escaped.value(archiveURL))' is not an http(s) base URL")
+            }
+        }
         func at(_ name: String) -> SourceLocation { SourceLocation(file: name, line: 0, column: 0) }
-        let file = PlanFile(
+        var file = PlanFile(
             path: "environment", version: 1, exchange: .binance, market: market, baseURL: baseURL, landing: landing,
             ledger: ledger, columns: .basic,
             defaults: PlanDefaults(
@@ -136,6 +151,8 @@ package enum RunEnvironment {
                     location: at("SYMBOLS"), symbols: symbols.map { Located($0, at: at("SYMBOLS")) },
                     timeframes: timeframes.map { Located($0, at: at("TIMEFRAME")) })
             ])
+        file.archive = archive
+        file.archiveURL = archiveURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         // The plan's identity for the ledger's `runs`: the knobs as read (never the API key or secret).
         let identity = knobs.map { "\($0)=\(environment[$0] ?? "")" }.joined(separator: "\n")
         return .plan(LoadedPlan(file: file, sha256: SHA256Hex.digest(Array(identity.utf8))))

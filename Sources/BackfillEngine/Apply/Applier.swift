@@ -162,18 +162,34 @@ package struct Applier: Sendable {
             let wait = await recorder.requestSlot(spacingMs: sleepMs)
             if wait > 0 { try await Task.sleep(for: .milliseconds(wait)) }
         }
-        let closed = try await source.closedCandles(task, market: market, serverNowMs: serverNow)
-        weight = market.klinesWeight(limit: Int(task.candles))
-        await recorder.countRequest()
+        let closed: [Kline]
+        var archives: [ArchiveFileRef] = []
+        switch try await source.sourced(task, market: market, serverNowMs: serverNow) {
+        case .rest(let rows):
+            closed = rows
+            weight = market.klinesWeight(limit: Int(task.candles))
+            await recorder.countRequest()
+        case .archive(let rows, let files):
+            closed = rows
+            archives = files
+            await recorder.countArchive()
+        case .unavailable(let reason):
+            logger.info("\(pair) \(task.range): \(reason), left for a later run")
+            await recorder.unavailable()
+            return
+        }
         let applier = self
+        let files = archives
         kept = try await Self.uncancelled {
-            try await applier.store(task, closed: closed, serverNow: serverNow, recorder: recorder, io: io)
+            try await applier.store(
+                task, closed: closed, archives: files, serverNow: serverNow, recorder: recorder, io: io)
         }
     }
 
     /// Writes, publishes and registers what the exchange answered for `task`; returns the candles kept.
     func store(
-        _ task: PlanTask, closed: [Kline], serverNow: Int64, recorder: Recorder, io: BlockingIOPool
+        _ task: PlanTask, closed: [Kline], archives: [ArchiveFileRef] = [], serverNow: Int64, recorder: Recorder,
+        io: BlockingIOPool
     ) async throws -> Int {
         let pair = Pair(symbol: task.symbol, timeframe: task.timeframe)
         let (landing, columns, exchange, market) = (landing, columns, exchange, market)
@@ -201,10 +217,11 @@ package struct Applier: Sendable {
             return 0
         }
         let bytes = CSVFormat.render(closed, columns: columns)
-        let file = NewFile(
+        var file = NewFile(
             sha256: SHA256Hex.digest(bytes), path: task.path, exchange: exchange, market: market, symbol: task.symbol,
             symbolId: task.symbolId, timeframe: task.timeframe, range: task.range, rows: closed.count,
-            bytes: bytes.count, source: .rest)
+            bytes: bytes.count, source: archives.isEmpty ? .rest : .archive)
+        file.archives = archives
         // An unregistered file under the name that is not complete by itself (its range holds a gap not yet
         // confirmed) is adopted once the exchange's bytes are the same (§5 Adoption); otherwise it is rewritten.
         let existing = try await io.run { () -> [UInt8]? in
@@ -281,6 +298,10 @@ package struct Applier: Sendable {
         }
 
         func countRequest() { summary.requests += 1 }
+
+        func countArchive() { summary.archiveTasks = (summary.archiveTasks ?? 0) + 1 }
+
+        func unavailable() { summary.unavailable = (summary.unavailable ?? 0) + 1 }
 
         private var nextRequestAt: UInt64 = 0
 

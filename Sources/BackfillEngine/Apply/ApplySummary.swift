@@ -37,8 +37,22 @@ package struct ApplySummary: Sendable, Equatable, Codable {
     package var driftRepaired = 0
     /// Repairs that could not be made, with the reason.
     package var notRepaired: [String] = []
+    /// Tasks written from archive files (`nil` when the archive is off: not printed).
+    package var archiveTasks: Int?
+    /// Archive zips read and verified, and archive files that could not be used (each warned about once).
+    package var archiveFiles: Int?
+    package var archiveFallbacks: Int?
+    /// With `archive: only`: tasks the archive could not serve, left for a later run.
+    package var unavailable: Int?
 
     package init() {}
+
+    /// Takes the archive path's counts (the archive is on).
+    package mutating func count(archive files: Int, fallbacks: Int) {
+        archiveTasks = archiveTasks ?? 0
+        archiveFiles = files
+        archiveFallbacks = fallbacks
+    }
 
     /// Takes the counted figures from the run's HTTP client.
     package mutating func count(_ counters: RequestCounters.Snapshot) {
@@ -61,6 +75,11 @@ package struct ApplySummary: Sendable, Equatable, Codable {
         if driftRepaired > 0 { line += "\(driftRepaired) drift repaired, " }
         if !notRepaired.isEmpty { line += "\(notRepaired.count) drift not repairable (see audit), " }
         if deferred > 0 { line += "\(deferred) chunks deferred to the next run, " }
+        if let archiveTasks, let archiveFiles, let archiveFallbacks {
+            line += "\(archiveTasks) chunks from \(archiveFiles) archive files"
+            line += archiveFallbacks > 0 ? " (\(archiveFallbacks) archive files not usable), " : ", "
+        }
+        if let unavailable, unavailable > 0 { line += "\(unavailable) chunks not in the archive left for a later run, " }
         line += "\(requests) requests, "
         if let retries, let rateLimited, let weightUsed {
             line += "\(retries) retries, \(rateLimited) × 429, weight \(weightUsed), "
@@ -84,6 +103,10 @@ package struct ApplySummary: Sendable, Equatable, Codable {
         case rateLimited = "rate_limited"
         case weightUsed = "weight_used"
         case elapsedMs = "elapsed_ms"
+        case archiveTasks = "archive_chunks"
+        case archiveFiles = "archive_files"
+        case archiveFallbacks = "archive_fallbacks"
+        case unavailable = "archive_unavailable"
     }
 }
 

@@ -1,3 +1,4 @@
+import BackfillArchive
 import BackfillExchange
 import BackfillLedger
 import BackfillModel
@@ -123,7 +124,8 @@ package struct ApplySession: Sendable {
         }
         let exchange = ExchangeBundle.make(
             exchange: config.exchange, market: config.market, baseURL: config.baseURL, frozenNowMs: frozenNowMs,
-            apiKey: apiKey, connections: parallelism ?? ApplyParallelism.maximumConnections, logger: logger)
+            apiKey: apiKey, connections: parallelism ?? ApplyParallelism.maximumConnections,
+            archive: config.effectiveArchive, logger: logger)
         // A landing area that cannot be used (a file where a directory should be, a parent not writable) is
         // refused before anything is created: no new ledger is left behind.
         if !dryRun {
@@ -300,6 +302,9 @@ package struct ApplySession: Sendable {
             summary.notRepaired = repairs.notRepaired
             // Over the network, the figures are the client's own counts (every attempt, the repairs' too).
             if let counters = applier.source.counters { summary.count(counters.snapshot) }
+            if let archive = root.exchange.archiveCounters?.snapshot {
+                summary.count(archive: archive.files, fallbacks: archive.fallbacks)
+            }
             let json = (try? JSONEncoder().encode(summary)).map { String(decoding: $0, as: UTF8.self) }
             try ledger.finishRun(run, outcome: summary.interrupted ? .interrupted : .succeeded, summaryJSON: json)
             return (plan, summary)

@@ -42,7 +42,7 @@ package struct CommandRoot: Sendable {
             landing: LandingArea(path: config.landing),
             exchange: .make(
                 exchange: config.exchange, market: config.market, baseURL: config.baseURL, frozenNowMs: frozenNowMs,
-                apiKey: apiKey, connections: connections, logger: logger),
+                apiKey: apiKey, connections: connections, archive: config.effectiveArchive, logger: logger),
             logger: logger)
     }
 
@@ -64,6 +64,8 @@ extension PlanDocument.Config {
         self.init(
             exchange: file.exchange, market: file.market, baseURL: file.baseURL, landing: file.landing,
             ledger: file.ledger, columns: file.columns, sleepMs: file.defaults.sleepMs)
+        archive = file.archive
+        archiveURL = file.archiveURL
     }
 }
 

@@ -1,3 +1,4 @@
+import BackfillArchive
 import BackfillExchange
 import BackfillModel
 import Logging
@@ -17,15 +18,20 @@ package struct ExchangeBundle: Sendable {
     package let weightLimit: @Sendable () async -> Int
     /// What the HTTP client counted (`nil` when nothing goes over a network).
     package let counters: RequestCounters?
+    /// What the archive path counted (`nil` when the archive is off).
+    package var archiveCounters: ArchiveCounters? = nil
+    /// Closes what the archive path opened.
+    var closeArchive: @Sendable () async -> Void = {}
 
     /// The exchange a plan names.
     /// - Parameters:
     ///   - frozenNowMs: `--now-ms`: the exchange clock is not asked.
     ///   - apiKey: `API_KEY`, sent as a header and never printed.
     ///   - connections: the HTTP pool's connections per host.
+    ///   - archive: the archive's mode and base URL (§12); `nil` or `.off`: REST only.
     package static func make(
         exchange: ExchangeKind, market: MarketKind, baseURL: String?, frozenNowMs: Int64?, apiKey: String?,
-        connections: Int = 2, logger: Logger = .silent
+        connections: Int = 2, archive: (mode: ArchiveMode, url: String)? = nil, logger: Logger = .silent
     ) -> ExchangeBundle {
         switch exchange {
         case .simulated:
@@ -38,13 +44,30 @@ package struct ExchangeBundle: Sendable {
                 market: market, baseURL: baseURL, frozenNowMs: frozenNowMs, apiKey: apiKey, connections: connections,
                 logger: logger)
             let client = binance.client
-            return ExchangeBundle(
-                markets: binance, candles: { _ in BinanceCandleSource(client: client) },
+            let rest = BinanceCandleSource(client: client)
+            var bundle = ExchangeBundle(
+                markets: binance, candles: { _ in rest },
                 prepare: { _ = try await client.exchangeInfo() }, weightLimit: { await client.governor.limit },
                 counters: client.counters)
+            guard let archive, archive.mode != .off else { return bundle }
+            // The archive has no weight: its own connection pool, bodies up to 128 MB (a day of 1s is ~3 MB).
+            let transport = AsyncHTTPClientTransport(connections: connections, maxBodyBytes: 128 << 20)
+            let store = ArchiveStore(
+                layout: ArchiveLayout(baseURL: archive.url), transport: transport,
+                capacity: max(4, connections), restFallback: archive.mode == .auto, logger: logger)
+            let source = ArchiveCandleSource(rest: rest, store: store, mode: archive.mode)
+            bundle = ExchangeBundle(
+                markets: binance, candles: { _ in source }, prepare: bundle.prepare, weightLimit: bundle.weightLimit,
+                counters: bundle.counters)
+            bundle.archiveCounters = store.counters
+            bundle.closeArchive = { await transport.shutdown() }
+            return bundle
         }
     }
 
     /// Releases connections; once, when the command is done.
-    package func close() async { await markets.close() }
+    package func close() async {
+        await markets.close()
+        await closeArchive()
+    }
 }

@@ -5,6 +5,19 @@ package protocol CandleSource: Sendable {
     /// What the source's HTTP client counted (requests, retries, 429s, weight); `nil` where nothing goes over the
     /// network (the simulated exchange), and then those figures are not printed.
     var counters: RequestCounters? { get }
+    /// A task's closed candles and where they came from (the archive source overrides it; REST sources use
+    /// ``closedCandles(_:market:serverNowMs:)``).
+    func sourced(_ task: PlanTask, market: MarketKind, serverNowMs: Int64) async throws -> SourcedCandles
+}
+
+/// What a source answered for one task.
+package enum SourcedCandles: Sendable {
+    /// Closed candles inside the task, fetched over REST (or the simulated exchange).
+    case rest([Kline])
+    /// Closed candles inside the task, read from these verified archive files.
+    case archive([Kline], files: [ArchiveFileRef])
+    /// The source cannot serve the task now (`archive: only` outside the published archive): left for a later run.
+    case unavailable(String)
 }
 
 extension CandleSource {
@@ -12,6 +25,10 @@ extension CandleSource {
 }
 
 extension CandleSource {
+    package func sourced(_ task: PlanTask, market: MarketKind, serverNowMs: Int64) async throws -> SourcedCandles {
+        .rest(try await closedCandles(task, market: market, serverNowMs: serverNowMs))
+    }
+
     /// The task's candles that are closed at `serverNowMs` (`closeTime < now`) and open inside its range: what a
     /// landing file holds (§4.2).
     package func closedCandles(_ task: PlanTask, market: MarketKind, serverNowMs: Int64) async throws -> [Kline] {

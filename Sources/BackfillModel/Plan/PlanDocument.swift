@@ -25,11 +25,25 @@ package struct PlanDocument: Sendable, Equatable, Codable {
         package var ledger: String
         package var columns: ColumnSet
         package var sleepMs: Int
+        /// The plan's `archive` and `archive_url` as written (`nil`: the default; older saved plans have neither).
+        package var archive: ArchiveMode? = nil
+        package var archiveURL: String? = nil
 
         private enum CodingKeys: String, CodingKey {
-            case exchange, market, landing, ledger, columns
+            case exchange, market, landing, ledger, columns, archive
             case baseURL = "base_url"
             case sleepMs = "sleep_ms"
+            case archiveURL = "archive_url"
+        }
+
+        /// The archive `apply` reads, or `nil` for REST only (§12): `archive` defaults to `auto` for
+        /// `exchange: binance` — except when the plan points REST at another `base_url` and names no `archive_url`:
+        /// the tool then contacts no host the plan does not name, and the archive is off unless asked for.
+        package var effectiveArchive: (mode: ArchiveMode, url: String)? {
+            guard exchange == .binance else { return nil }
+            let mode = archive ?? (baseURL != nil && archiveURL == nil ? .off : .auto)
+            guard mode != .off else { return nil }
+            return (mode, archiveURL ?? ArchiveLayout.productionBaseURL)
         }
         package init(
             exchange: ExchangeKind, market: MarketKind, baseURL: String? = nil, landing: String, ledger: String,
@@ -55,6 +69,8 @@ package struct PlanDocument: Sendable, Equatable, Codable {
             exchange: planFile.exchange, market: planFile.market, baseURL: planFile.baseURL,
             landing: resolve(planFile.landing), ledger: resolve(planFile.ledger), columns: planFile.columns,
             sleepMs: planFile.defaults.sleepMs)
+        config.archive = planFile.archive
+        config.archiveURL = planFile.archiveURL
         nowMs = plan.nowMs
         ledgerGeneration = plan.ledgerGeneration
         pairs = plan.pairs

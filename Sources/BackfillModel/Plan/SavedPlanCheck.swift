@@ -24,10 +24,13 @@ package enum SavedPlanCheck {
                 end: Located(end, at: location), batchLimit: Located(pair.batchLimit, at: location))
         }
         let config = document.config
-        return PlanFile(
+        var file = PlanFile(
             path: path, version: 1, exchange: config.exchange, market: config.market, baseURL: config.baseURL,
             landing: config.landing, ledger: config.ledger, columns: config.columns,
             defaults: PlanDefaults(sleepMs: config.sleepMs), targets: targets)
+        file.archive = config.archive
+        file.archiveURL = config.archiveURL
+        return file
     }
 
     /// Checks what can be checked before planning: every batch size is one the market allows, no pair is there

@@ -13,6 +13,10 @@ package struct PlanFile: Sendable, Equatable {
     package var columns: ColumnSet
     package var defaults: PlanDefaults
     package var targets: [PlanTarget]
+    /// `archive:` (§12); `nil`: the default (see ``ArchiveSetting``).
+    package var archive: ArchiveMode? = nil
+    /// `archive_url:`; `nil`: data.binance.vision.
+    package var archiveURL: String? = nil
 
     /// Every `{symbol, timeframe}` pair with its effective bounds and batch size, in file order.
     package var pairs: [PlanPair] {
@@ -113,7 +117,7 @@ package struct PlanPair: Sendable, Equatable {
 /// `schema/plan.schema.json` lists exactly these.
 package enum PlanKeys {
     package static let root = [
-        "version", "exchange", "market", "base_url", "landing", "ledger", "columns",
+        "version", "exchange", "market", "base_url", "archive", "archive_url", "landing", "ledger", "columns",
         "defaults", "targets",
     ]
     package static let rootRequired = ["version", "targets"]

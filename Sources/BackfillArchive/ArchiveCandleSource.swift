@@ -1,0 +1,104 @@
+import BackfillExchange
+import BackfillModel
+
+/// The archive as a ``CandleSource`` in front of REST (§12): a task whose range lies inside published archive
+/// periods is read from their verified files (a task straddling two periods reads both); the rest — the recent
+/// tail, files that cannot be used, and tasks whose archive rows leave holes — goes to `rest` (with
+/// `archive: only`, such a task is reported and left).
+///
+/// A task is served from the archive only when the archive holds every candle of its grid: a hole could be an
+/// exchange gap or a truncated archive day (Binance has re-uploaded such days), and only REST can tell, so the task
+/// is fetched over REST and REST's answer is written — the archive can never create a silent hole. The chunk grid,
+/// file names and CSV bytes do not depend on the source.
+package struct ArchiveCandleSource: CandleSource {
+    package let rest: any CandleSource
+    package let store: ArchiveStore
+    package let mode: ArchiveMode
+
+    package init(rest: any CandleSource, store: ArchiveStore, mode: ArchiveMode) {
+        self.rest = rest
+        self.store = store
+        self.mode = mode
+    }
+
+    package var counters: RequestCounters? { rest.counters }
+
+    /// REST's answer (what `audit --verify-remote` compares a REST-made file with).
+    package func fetch(_ task: PlanTask, market: MarketKind) async throws -> [Kline] {
+        try await rest.fetch(task, market: market)
+    }
+
+    package func sourced(_ task: PlanTask, market: MarketKind, serverNowMs: Int64) async throws -> SourcedCandles {
+        switch await archived(task, market: market, serverNowMs: serverNowMs) {
+        case .served(let rows, let files):
+            return .archive(rows, files: files)
+        case .notServed(let reason):
+            guard mode == .auto else { return .unavailable(reason) }
+            return .rest(try await rest.closedCandles(task, market: market, serverNowMs: serverNowMs))
+        }
+    }
+
+    enum Outcome {
+        case served([Kline], [ArchiveFileRef])
+        case notServed(String)
+    }
+
+    /// The task's candles from the archive, when the archive has every one of them.
+    func archived(_ task: PlanTask, market: MarketKind, serverNowMs: Int64) async -> Outcome {
+        guard
+            let periods = ArchiveLayout.periods(for: task.range, timeframe: task.timeframe, nowMs: serverNowMs)
+        else { return .notServed("not in the published archive yet") }
+        var rows: [Kline] = []
+        rows.reserveCapacity(Int(task.candles))
+        var files: [ArchiveFileRef] = []
+        for (period, part) in periods {
+            if let read = await read(period, part: part, task: task, market: market) {
+                rows += read.rows
+                files += read.files
+                continue
+            }
+            // A month that cannot be used is read from its days where the interval has them.
+            guard period.kind == .monthly,
+                let days = ArchiveLayout.days(for: part, timeframe: task.timeframe, nowMs: serverNowMs)
+            else { return .notServed("an archive file of the task cannot be used") }
+            for (day, dayPart) in days {
+                guard let read = await read(day, part: dayPart, task: task, market: market) else {
+                    return .notServed("an archive file of the task cannot be used")
+                }
+                rows += read.rows
+                files += read.files
+            }
+        }
+        let closed = rows.filter { $0.closeTime < serverNowMs }
+        guard closed.count == rows.count, Int64(rows.count) == task.candles else {
+            let missing = task.candles - Int64(closed.count)
+            if let file = files.first {
+                let where_ = files.count == 1 ? "" : " (or the task's other archive files)"
+                await store.warn(
+                    file.url,
+                    "\(missing) candles of \(task.symbol) \(task.timeframe) \(task.range) missing\(where_), "
+                        + "not confirmed exchange gaps", holes: true)
+            }
+            return .notServed("the archive misses \(missing) candles of the task")
+        }
+        return .served(rows, files)
+    }
+
+    /// One period's rows inside `part`, validated as a REST page is; `nil` when the file cannot be used.
+    func read(_ period: ArchivePeriod, part: TimeRange, task: PlanTask, market: MarketKind) async -> (
+        rows: [Kline], files: [ArchiveFileRef]
+    )? {
+        let url = store.layout.url(
+            market: market, symbolId: task.symbolId, timeframe: task.timeframe, period: period)
+        guard case .table(let table, let ref) = await store.load(url, range: period.range) else { return nil }
+        do {
+            let rows = try table.rows(in: part)
+            try KlinesValidator.validate(
+                rows, grid: task.grid, startTime: part.lowerBound, endTime: part.upperBound - 1, limit: Int.max)
+            return (rows, rows.isEmpty ? [] : [ref])
+        } catch {
+            await store.warn(url, "its CSV is malformed (\(error))")
+            return nil
+        }
+    }
+}

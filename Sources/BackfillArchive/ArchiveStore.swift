@@ -1,0 +1,199 @@
+import BackfillExchange
+import BackfillModel
+import BackfillSpec
+import Foundation
+import Logging
+import Synchronization
+
+/// Downloads, verifies and keeps archive files for the tasks that read them (§12).
+///
+/// A period is fetched once however many tasks read it (concurrent readers wait for the same download), and kept
+/// while recently used: at most `capacity` periods are in memory, so months of 1m stay flat. Its `.CHECKSUM` is
+/// fetched first and the zip is used only when its SHA-256 matches; a file that cannot be used (404, no CHECKSUM, a
+/// mismatch, a bad zip, a malformed row) is warned about once, by URL, and its period left to REST.
+package actor ArchiveStore {
+    /// A period as the tasks see it.
+    package enum Load: Sendable {
+        case table(ArchiveTable, ArchiveFileRef)
+        case unusable(String)
+    }
+
+    package nonisolated let layout: ArchiveLayout
+    private let transport: any HTTPTransport
+    private let retry: RetryPolicy
+    private let time: any TimeSource
+    private let logger: Logger
+    private let capacity: Int
+    /// What happens to a period that cannot be used: REST (`auto`) or nothing (`only`).
+    private let consequence: String
+    private var loads: [String: (load: Task<Load, Never>, used: UInt64)] = [:]
+    private var useClock: UInt64 = 0
+    private var warned: Set<String> = []
+    package nonisolated let counters = ArchiveCounters()
+
+    package init(
+        layout: ArchiveLayout, transport: any HTTPTransport, retry: RetryPolicy = RetryPolicy(),
+        time: any TimeSource = SystemTimeSource(), capacity: Int = 4, restFallback: Bool = true,
+        logger: Logger = .silent
+    ) {
+        consequence = restFallback ? "that period is fetched over REST" : "its tasks are left for a later run"
+        self.layout = layout
+        self.transport = transport
+        self.retry = retry
+        self.time = time
+        self.capacity = max(1, capacity)
+        self.logger = logger
+    }
+
+    /// The period's file, fetched and verified at first use.
+    package func load(_ url: String, range: TimeRange) async -> Load {
+        useClock += 1
+        if let entry = loads[url] {
+            loads[url]?.used = useClock
+            return await entry.load.value
+        }
+        let (transport, retry, time, counters) = (transport, retry, time, counters)
+        let task = Task { await Self.fetch(url, range: range, transport: transport, retry: retry, time: time, counters: counters) }
+        loads[url] = (task, useClock)
+        evict()
+        let load = await task.value
+        if case .unusable(let reason) = load { warn(url, reason) }
+        return load
+    }
+
+    /// Warns once per file that its period goes to REST (or, with `archive: only`, is left).
+    package func warn(_ url: String, _ reason: String, holes: Bool = false) {
+        guard warned.insert(url).inserted else { return }
+        counters.fellBack()
+        let then =
+            holes
+            ? (consequence.contains("REST") ? "such tasks are checked over REST" : "such tasks are left for a later run")
+            : consequence
+        logger.warning("archive file \(url): \(reason); \(then)")
+    }
+
+    /// Drops the least recently used finished periods beyond `capacity` (an unusable period is kept as such: small).
+    private func evict() {
+        var tables = loads.filter { _, entry in entry.used > 0 }
+        guard tables.count > capacity else { return }
+        tables = tables.filter { !warned.contains($0.key) }
+        for (url, _) in tables.sorted(by: { $0.value.used < $1.value.used }).prefix(max(0, tables.count - capacity)) {
+            loads[url] = nil
+        }
+    }
+
+    /// CHECKSUM, then the zip, verified and indexed.
+    static func fetch(
+        _ url: String, range: TimeRange, transport: any HTTPTransport, retry: RetryPolicy, time: any TimeSource,
+        counters: ArchiveCounters
+    ) async -> Load {
+        let name = String(url.split(separator: "/").last ?? "")
+        let expected: String
+        switch await get(url + ".CHECKSUM", transport: transport, retry: retry, time: time, counters: counters) {
+        case .notFound: return .unusable("no .CHECKSUM beside it (HTTP 404), so it is not used")
+        case .failed(let reason): return .unusable(".CHECKSUM \(reason)")
+        case .body(let body):
+            guard let digest = checksum(body, name: name) else {
+                return .unusable(".CHECKSUM is not '<sha256>  \(name)'")
+            }
+            expected = digest
+        }
+        let zip: [UInt8]
+        switch await get(url, transport: transport, retry: retry, time: time, counters: counters) {
+        case .notFound: return .unusable("not in the archive (HTTP 404)")
+        case .failed(let reason): return .unusable(reason)
+        case .body(let body): zip = body
+        }
+        let actual = SHA256Hex.digest(zip)
+        guard actual == expected else {
+            return .unusable("SHA-256 \(actual) does not match its .CHECKSUM \(expected)")
+        }
+        let csvName = name.hasSuffix(".zip") ? String(name.dropLast(4)) + ".csv" : name
+        do {
+            let csv = try ZipReader.singleEntry(zip, expectedName: csvName)
+            let table = try ArchiveTable(csv: csv)
+            counters.read(bytes: zip.count)
+            return .table(table, ArchiveFileRef(url: url, sha256: actual, range: range, verifiedAtMs: time.nowMs()))
+        } catch let failure as ZipReader.Failure {
+            return .unusable("the zip \(failure)")
+        } catch {
+            return .unusable("its CSV is malformed (\(error))")
+        }
+    }
+
+    /// The digest of a `.CHECKSUM` body naming `name`: 64 hex digits, white space, the file name.
+    static func checksum(_ body: [UInt8], name: String) -> String? {
+        guard body.count <= 1024 else { return nil }
+        let text = String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard parts.count == 2, parts[1] == name || parts[1] == "*" + name else { return nil }
+        let digest = parts[0].lowercased()
+        guard digest.utf8.count == 64, digest.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+        else { return nil }
+        return digest
+    }
+
+    enum Answer {
+        case body([UInt8])
+        case notFound
+        case failed(String)
+    }
+
+    /// One GET, retried like the REST client's (5xx, 408, 429, transport errors); 404 and 403 (S3's answer for a
+    /// key that does not exist) are "not there".
+    static func get(
+        _ url: String, transport: any HTTPTransport, retry: RetryPolicy, time: any TimeSource,
+        counters: ArchiveCounters
+    ) async -> Answer {
+        var generator = SeededGenerator(seed: UInt64(truncatingIfNeeded: url.hashValue))
+        var last = ""
+        for attempt in 1...max(1, retry.maxAttempts) {
+            if Task.isCancelled { return .failed("was not fetched (stopped)") }
+            counters.sent()
+            do {
+                let response = try await transport.get(HTTPRequest(url: url))
+                switch response.status {
+                case 200: return .body(response.body)
+                case 404, 403: return .notFound
+                case 408, 429, 500...599: last = "HTTP \(response.status)"
+                default: return .failed("answered HTTP \(response.status)")
+                }
+            } catch let error as TransportError {
+                last = error.description
+            } catch {
+                return .failed("was not fetched (\(error))")
+            }
+            guard attempt < retry.maxAttempts else { break }
+            try? await time.sleep(untilMs: time.nowMs() + retry.delayMs(attempt: attempt, using: &generator))
+        }
+        return .failed("could not be fetched after \(retry.maxAttempts) attempts (\(last))")
+    }
+}
+
+/// What the archive path fetched: requests (every attempt, CHECKSUMs included), zips read and their bytes, files
+/// that fell back.
+package final class ArchiveCounters: Sendable {
+    package struct Snapshot: Sendable, Equatable {
+        package var requests = 0
+        package var files = 0
+        package var bytes = 0
+        package var fallbacks = 0
+    }
+
+    private let state = Mutex(Snapshot())
+
+    package init() {}
+
+    package var snapshot: Snapshot { state.withLock { $0 } }
+
+    func sent() { state.withLock { $0.requests += 1 } }
+
+    func read(bytes: Int) {
+        state.withLock { s in
+            s.files += 1
+            s.bytes += bytes
+        }
+    }
+
+    func fellBack() { state.withLock { $0.fallbacks += 1 } }
+}
