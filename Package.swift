@@ -97,7 +97,8 @@ var package = Package(
             name: "BackfillCoreTests",
             dependencies: [
                 "BackfillEngine", "BackfillModel", "BackfillSpec", "BackfillLedger", "BackfillExchange",
-                "BackfillArchive", "BackfillTestSupport", "FakeBinance", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                "BackfillArchive", "BackfillTestSupport", "FakeBinance",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
         .testTarget(

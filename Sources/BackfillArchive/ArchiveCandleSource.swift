@@ -23,6 +23,9 @@ package struct ArchiveCandleSource: CandleSource {
 
     package var counters: RequestCounters? { rest.counters }
 
+    /// What happens to the candles of a file that cannot be used.
+    var fallback: String { mode == .auto ? "its candles are fetched over REST" : "its tasks are left for a later run" }
+
     /// REST's answer (what `audit --verify-remote` compares a REST-made file with).
     package func fetch(_ task: PlanTask, market: MarketKind) async throws -> [Kline] {
         try await rest.fetch(task, market: market)
@@ -35,12 +38,30 @@ package struct ArchiveCandleSource: CandleSource {
         case .notServed(let reason):
             guard mode == .auto else { return .unavailable(reason) }
             return .rest(try await rest.closedCandles(task, market: market, serverNowMs: serverNowMs))
+        case .holes(let rows, let files):
+            guard mode == .auto else {
+                return .unavailable("the archive misses \(task.candles - Int64(rows.count)) candles of the task")
+            }
+            // Exchange gaps or a truncated file: REST tells, and its answer is what the file holds.
+            let answer = try await rest.closedCandles(task, market: market, serverNowMs: serverNowMs)
+            let archived = Set(rows.lazy.map(\.openTime))
+            let lacking = answer.lazy.filter { !archived.contains($0.openTime) }.count
+            if lacking > 0, let file = files.first {
+                let where_ = files.count == 1 ? "" : " (or the task's other archive files)"
+                await store.warn(
+                    file.url,
+                    "lacks \(lacking) candles of \(task.symbol) \(task.timeframe) \(task.range) that REST has\(where_)",
+                    consequence: "the tasks it leaves holes in are fetched over REST")
+            }
+            return .rest(answer)
         }
     }
 
     enum Outcome {
         case served([Kline], [ArchiveFileRef])
         case notServed(String)
+        /// Fewer rows than the task's grid: exchange gaps or a truncated file.
+        case holes([Kline], [ArchiveFileRef])
     }
 
     /// The task's candles from the archive, when the archive has every one of them.
@@ -52,17 +73,19 @@ package struct ArchiveCandleSource: CandleSource {
         rows.reserveCapacity(Int(task.candles))
         var files: [ArchiveFileRef] = []
         for (period, part) in periods {
-            if let read = await read(period, part: part, task: task, market: market) {
+            let days =
+                period.kind == .monthly
+                ? ArchiveLayout.days(for: part, timeframe: task.timeframe, nowMs: serverNowMs) : nil
+            let instead = days != nil ? "its days are read from the daily files" : fallback
+            if let read = await read(period, part: part, task: task, market: market, instead: instead) {
                 rows += read.rows
                 files += read.files
                 continue
             }
             // A month that cannot be used is read from its days where the interval has them.
-            guard period.kind == .monthly,
-                let days = ArchiveLayout.days(for: part, timeframe: task.timeframe, nowMs: serverNowMs)
-            else { return .notServed("an archive file of the task cannot be used") }
+            guard let days else { return .notServed("an archive file of the task cannot be used") }
             for (day, dayPart) in days {
-                guard let read = await read(day, part: dayPart, task: task, market: market) else {
+                guard let read = await read(day, part: dayPart, task: task, market: market, instead: fallback) else {
                     return .notServed("an archive file of the task cannot be used")
                 }
                 rows += read.rows
@@ -70,34 +93,35 @@ package struct ArchiveCandleSource: CandleSource {
             }
         }
         let closed = rows.filter { $0.closeTime < serverNowMs }
-        guard closed.count == rows.count, Int64(rows.count) == task.candles else {
-            let missing = task.candles - Int64(closed.count)
-            if let file = files.first {
-                let where_ = files.count == 1 ? "" : " (or the task's other archive files)"
-                await store.warn(
-                    file.url,
-                    "\(missing) candles of \(task.symbol) \(task.timeframe) \(task.range) missing\(where_), "
-                        + "not confirmed exchange gaps", holes: true)
-            }
-            return .notServed("the archive misses \(missing) candles of the task")
-        }
+        guard closed.count == rows.count, Int64(rows.count) == task.candles else { return .holes(closed, files) }
         return .served(rows, files)
     }
 
     /// One period's rows inside `part`, validated as a REST page is; `nil` when the file cannot be used.
-    func read(_ period: ArchivePeriod, part: TimeRange, task: PlanTask, market: MarketKind) async -> (
-        rows: [Kline], files: [ArchiveFileRef]
-    )? {
+    func read(
+        _ period: ArchivePeriod, part: TimeRange, task: PlanTask, market: MarketKind, instead: String
+    )
+        async -> (rows: [Kline], files: [ArchiveFileRef])?
+    {
         let url = store.layout.url(
             market: market, symbolId: task.symbolId, timeframe: task.timeframe, period: period)
-        guard case .table(let table, let ref) = await store.load(url, range: period.range) else { return nil }
+        let table: ArchiveTable
+        let ref: ArchiveFileRef
+        switch await store.load(url, range: period.range) {
+        case .table(let loaded, let verified):
+            (table, ref) = (loaded, verified)
+        case .unusable(let reason):
+            await store.warn(url, reason, consequence: instead)
+            return nil
+        }
         do {
             let rows = try table.rows(in: part)
             try KlinesValidator.validate(
                 rows, grid: task.grid, startTime: part.lowerBound, endTime: part.upperBound - 1, limit: Int.max)
             return (rows, rows.isEmpty ? [] : [ref])
         } catch {
-            await store.warn(url, "its CSV is malformed (\(error))")
+            await store.markUnusable(url, "its CSV is malformed (\(error))")
+            await store.warn(url, "its CSV is malformed (\(error))", consequence: instead)
             return nil
         }
     }

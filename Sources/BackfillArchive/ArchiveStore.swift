@@ -24,19 +24,17 @@ package actor ArchiveStore {
     private let time: any TimeSource
     private let logger: Logger
     private let capacity: Int
-    /// What happens to a period that cannot be used: REST (`auto`) or nothing (`only`).
-    private let consequence: String
     private var loads: [String: (load: Task<Load, Never>, used: UInt64)] = [:]
+    /// Files found unusable (kept however many periods pass: a reason string each).
+    private var failures: [String: String] = [:]
     private var useClock: UInt64 = 0
     private var warned: Set<String> = []
     package nonisolated let counters = ArchiveCounters()
 
     package init(
         layout: ArchiveLayout, transport: any HTTPTransport, retry: RetryPolicy = RetryPolicy(),
-        time: any TimeSource = SystemTimeSource(), capacity: Int = 4, restFallback: Bool = true,
-        logger: Logger = .silent
+        time: any TimeSource = SystemTimeSource(), capacity: Int = 4, logger: Logger = .silent
     ) {
-        consequence = restFallback ? "that period is fetched over REST" : "its tasks are left for a later run"
         self.layout = layout
         self.transport = transport
         self.retry = retry
@@ -48,36 +46,39 @@ package actor ArchiveStore {
     /// The period's file, fetched and verified at first use.
     package func load(_ url: String, range: TimeRange) async -> Load {
         useClock += 1
+        if let reason = failures[url] { return .unusable(reason) }
         if let entry = loads[url] {
             loads[url]?.used = useClock
             return await entry.load.value
         }
         let (transport, retry, time, counters) = (transport, retry, time, counters)
-        let task = Task { await Self.fetch(url, range: range, transport: transport, retry: retry, time: time, counters: counters) }
+        let task = Task {
+            await Self.fetch(url, range: range, transport: transport, retry: retry, time: time, counters: counters)
+        }
         loads[url] = (task, useClock)
         evict()
         let load = await task.value
-        if case .unusable(let reason) = load { warn(url, reason) }
+        if case .unusable(let reason) = load { markUnusable(url, reason) }
         return load
     }
 
-    /// Warns once per file that its period goes to REST (or, with `archive: only`, is left).
-    package func warn(_ url: String, _ reason: String, holes: Bool = false) {
-        guard warned.insert(url).inserted else { return }
-        counters.fellBack()
-        let then =
-            holes
-            ? (consequence.contains("REST") ? "such tasks are checked over REST" : "such tasks are left for a later run")
-            : consequence
-        logger.warning("archive file \(url): \(reason); \(then)")
+    /// Remembers that a file cannot be used (its CSV failed when a task parsed it) and frees it.
+    package func markUnusable(_ url: String, _ reason: String) {
+        failures[url] = reason
+        loads[url] = nil
     }
 
-    /// Drops the least recently used finished periods beyond `capacity` (an unusable period is kept as such: small).
+    /// One warning line per file: what is wrong with it and what happens instead.
+    package func warn(_ url: String, _ reason: String, consequence: String) {
+        guard warned.insert(url).inserted else { return }
+        counters.fellBack()
+        logger.warning("archive file \(url): \(reason); \(consequence)")
+    }
+
+    /// Drops the least recently used periods beyond `capacity` (their readers keep what they hold).
     private func evict() {
-        var tables = loads.filter { _, entry in entry.used > 0 }
-        guard tables.count > capacity else { return }
-        tables = tables.filter { !warned.contains($0.key) }
-        for (url, _) in tables.sorted(by: { $0.value.used < $1.value.used }).prefix(max(0, tables.count - capacity)) {
+        guard loads.count > capacity else { return }
+        for (url, _) in loads.sorted(by: { $0.value.used < $1.value.used }).prefix(loads.count - capacity) {
             loads[url] = nil
         }
     }
@@ -128,7 +129,8 @@ package actor ArchiveStore {
         let parts = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
         guard parts.count == 2, parts[1] == name || parts[1] == "*" + name else { return nil }
         let digest = parts[0].lowercased()
-        guard digest.utf8.count == 64, digest.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+        guard digest.utf8.count == 64,
+            digest.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
         else { return nil }
         return digest
     }

@@ -79,7 +79,9 @@ package struct ApplySummary: Sendable, Equatable, Codable {
             line += "\(archiveTasks) chunks from \(archiveFiles) archive files"
             line += archiveFallbacks > 0 ? " (\(archiveFallbacks) archive files not usable), " : ", "
         }
-        if let unavailable, unavailable > 0 { line += "\(unavailable) chunks not in the archive left for a later run, " }
+        if let unavailable, unavailable > 0 {
+            line += "\(unavailable) chunks not in the archive left for a later run, "
+        }
         line += "\(requests) requests, "
         if let retries, let rateLimited, let weightUsed {
             line += "\(retries) retries, \(rateLimited) × 429, weight \(weightUsed), "

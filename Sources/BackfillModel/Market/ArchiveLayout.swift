@@ -26,8 +26,11 @@ package struct ArchivePeriod: Sendable, Hashable, CustomStringConvertible {
     package static func month(containing t: Int64) -> ArchivePeriod {
         let date = CivilDate(epochMs: t)
         let start = CivilDate(year: date.year, month: date.month, day: 1).epochMs
-        let next = date.month == 12 ? CivilDate(year: date.year + 1, month: 1, day: 1) : CivilDate(
-            year: date.year, month: date.month + 1, day: 1)
+        let next =
+            date.month == 12
+            ? CivilDate(year: date.year + 1, month: 1, day: 1)
+            : CivilDate(
+                year: date.year, month: date.month + 1, day: 1)
         return ArchivePeriod(
             kind: .monthly, range: TimeRange(uncheckedLower: start, upper: next.epochMs),
             label: "\(pad(date.year, 4))-\(pad(date.month, 2))")
@@ -124,7 +127,9 @@ package struct ArchiveLayout: Sendable, Equatable {
     /// The archive periods serving open times `range` of `timeframe` at `nowMs`, each with the part of `range` it
     /// serves, in order; `nil` when some part is not (yet) expected in the archive. A month comes as its monthly
     /// file, except for `1s`, whose months (2.6 M rows) come as days so that memory stays flat.
-    package static func periods(for range: TimeRange, timeframe: Timeframe, nowMs: Int64) -> [(
+    package static func periods(
+        for range: TimeRange, timeframe: Timeframe, nowMs: Int64
+    ) -> [(
         period: ArchivePeriod, part: TimeRange
     )]? {
         var result: [(period: ArchivePeriod, part: TimeRange)] = []
@@ -145,7 +150,9 @@ package struct ArchiveLayout: Sendable, Equatable {
 
     /// The daily files serving `range` (inside one month), or `nil` when the interval has none or a day is not
     /// expected yet.
-    package static func days(for range: TimeRange, timeframe: Timeframe, nowMs: Int64) -> [(
+    package static func days(
+        for range: TimeRange, timeframe: Timeframe, nowMs: Int64
+    ) -> [(
         period: ArchivePeriod, part: TimeRange
     )]? {
         guard hasDailyFiles(timeframe) else { return nil }

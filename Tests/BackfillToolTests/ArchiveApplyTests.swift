@@ -1,0 +1,144 @@
+import BackfillTestSupport
+import FakeBinance
+import Foundation
+import GRDB
+import Testing
+
+@testable import BackfillModel
+
+/// Issue 14 (§12): `archive: auto` gives the same files — names, bytes, SHA-256 — as `archive: off` of the same
+/// plan, for spot (1s across 2025-01-01, when the archive switches to microseconds), USD-M (files with and without
+/// header rows) and COIN-M, at 1m, 1h and 1d; most of it read from the archive's zips at no weight.
+@Suite(.serialized)
+struct ArchiveApplyTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var market: MarketKind
+        var symbol: String
+        var timeframe: Timeframe
+        var start: String
+        var end: String
+        var now: Int64
+        var testDescription: String { "\(market.rawValue) \(symbol) \(timeframe.rawValue) \(start)…\(end)" }
+    }
+
+    static func utc(_ y: Int64, _ m: Int64, _ d: Int64, _ h: Int64 = 0, _ min: Int64 = 0) -> Int64 {
+        CivilDate(year: y, month: m, day: d, hour: h, minute: min).epochMs
+    }
+
+    static let cases: [Case] = [
+        // Daily 1s files across the switch to µs.
+        Case(
+            market: .spot, symbol: "BTC/USDT", timeframe: .s1, start: "2024-12-31T22:00:00Z",
+            end: "2025-01-01T02:00:00Z", now: utc(2025, 2, 20, 9, 30)),
+        // Two monthly files (January's, February's with the 2024-02-14 maintenance gap), March's days, and the
+        // unpublished tail over REST.
+        Case(
+            market: .spot, symbol: "ETH/USDT", timeframe: .m1, start: "2024-01-30", end: "now",
+            now: utc(2024, 3, 5, 12, 17)),
+        // Monthly 1h across 2025 (µs from January).
+        Case(
+            market: .spot, symbol: "BTC/USDT", timeframe: .h1, start: "2024-10-01", end: "2025-02-01",
+            now: utc(2025, 3, 20)),
+        // USD-M: files before 2022 have no header row, later ones do.
+        Case(
+            market: .usdm, symbol: "BTC/USDT:USDT", timeframe: .h1, start: "2021-11-01", end: "2022-03-01",
+            now: utc(2022, 4, 10)),
+        Case(
+            market: .usdm, symbol: "ETH/USDT:USDT", timeframe: .m1, start: "2023-05-30", end: "2023-06-02",
+            now: utc(2023, 7, 10)),
+        Case(
+            market: .coinm, symbol: "BTC/USD:BTC", timeframe: .d1, start: "2022-10-01", end: "2023-06-01",
+            now: utc(2023, 8, 1)),
+        Case(
+            market: .coinm, symbol: "ETH/USD:ETH", timeframe: .m1, start: "2023-02-27", end: "2023-03-02",
+            now: utc(2023, 4, 15)),
+    ]
+
+    static func writePlan(
+        _ dir: TemporaryDirectory, market: MarketKind, symbols: [String], timeframes: [Timeframe], start: String,
+        end: String, baseURL: String, archive: String, name: String = "plan.yaml", landing: String = "incoming",
+        ledger: String = "manifest.sqlite"
+    ) throws {
+        try dir.write(
+            """
+            version: 1
+            exchange: binance
+            market: \(market.rawValue)
+            base_url: \(baseURL)
+            archive: \(archive)
+            archive_url: \(baseURL)
+            landing: \(landing)
+            ledger: \(ledger)
+            defaults: {start: "\(start)", end: "\(end)"}
+            targets:
+              - symbols: [\(symbols.joined(separator: ", "))]
+                timeframes: [\(timeframes.map(\.rawValue).joined(separator: ", "))]
+            """, to: name)
+    }
+
+    /// Every landing file under `landing`: relative path → bytes.
+    static func files(_ dir: TemporaryDirectory, _ landing: String) throws -> [String: Data] {
+        let root = dir.path(landing)
+        var out: [String: Data] = [:]
+        guard let walker = FileManager.default.enumerator(atPath: root) else { return out }
+        for case let name as String in walker where name.hasSuffix(".csv") || name.contains(".partial") {
+            out[name] = FileManager.default.contents(atPath: root + "/" + name)
+        }
+        return out
+    }
+
+    /// `source → count` of the ledger's files, and its archive_files rows.
+    static func sources(_ path: String) throws -> (sources: [String: Int], archiveFiles: Int, links: Int) {
+        let queue = try DatabaseQueue(path: path)
+        return try queue.read { db in
+            var sources: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT source, count(*) FROM files GROUP BY source") {
+                sources[row[0]] = row[1]
+            }
+            return (
+                sources, try Int.fetchOne(db, sql: "SELECT count(*) FROM archive_files") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM file_archives") ?? 0
+            )
+        }
+    }
+
+    @Test(arguments: cases)
+    func anArchiveApplyWritesTheSameFilesAsARESTApply(_ c: Case) async throws {
+        let dir = try TemporaryDirectory("archive-\(c.market.rawValue)-\(c.timeframe.rawValue)")
+        try await withFakeBinance(FakeBinanceConfig(clock: .init(frozenMs: c.now), weight: .init(limit: 0))) {
+            server in
+            for (archive, suffix) in [("off", "rest"), ("auto", "archive")] {
+                try Self.writePlan(
+                    dir, market: c.market, symbols: [c.symbol], timeframes: [c.timeframe], start: c.start, end: c.end,
+                    baseURL: server.baseURL, archive: archive, name: "\(suffix).yaml", landing: "incoming-\(suffix)",
+                    ledger: "\(suffix).sqlite")
+            }
+            let before = server.state.stats.klinesRequests
+            let rest = try await ToolRunner().run(["apply", "rest.yaml"], in: dir.path)
+            #expect(rest.exitCode == 0, "\(rest.stdout)\(rest.stderr)")
+            let restRequests = server.state.stats.klinesRequests - before
+            let archive = try await ToolRunner().run(["apply", "archive.yaml"], in: dir.path)
+            #expect(archive.exitCode == 0, "\(archive.stdout)\(archive.stderr)")
+            #expect(!archive.stderr.contains("warning"), "no warning: \(archive.stderr)")
+            let archiveRequests = server.state.stats.klinesRequests - before - restRequests
+            let restFiles = try Self.files(dir, "incoming-rest")
+            let archiveFiles = try Self.files(dir, "incoming-archive")
+            #expect(!restFiles.isEmpty)
+            #expect(restFiles.keys.sorted() == archiveFiles.keys.sorted())
+            for (name, bytes) in restFiles {
+                #expect(archiveFiles[name] == bytes, "\(name) differs")
+            }
+            // Most of it from the archive, at no weight.
+            let ledger = try Self.sources(dir.path("archive.sqlite"))
+            #expect((ledger.sources["archive"] ?? 0) > 0, "\(ledger) \(archive.stdout)")
+            #expect(ledger.archiveFiles > 0 && ledger.links >= ledger.sources["archive"] ?? 0)
+            #expect(archiveRequests * 3 < restRequests, "\(archiveRequests) vs \(restRequests) klines requests")
+            #expect(archive.stdout.contains("archive files"), "\(archive.stdout)")
+            // The two ledgers agree on coverage: nothing left to plan.
+            let plan = try await ToolRunner().run(["plan", "archive.yaml"], in: dir.path)
+            #expect(plan.stdout.contains("No changes"), "\(plan.stdout)")
+            let audit = try await ToolRunner().run(["audit", "archive.yaml", "--deep"], in: dir.path)
+            #expect(audit.exitCode == 0, "\(audit.stdout)")
+        }
+    }
+}
