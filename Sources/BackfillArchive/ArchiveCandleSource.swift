@@ -45,12 +45,13 @@ package struct ArchiveCandleSource: CandleSource {
             // Exchange gaps or a truncated file: REST tells, and its answer is what the file holds.
             let answer = try await rest.closedCandles(task, market: market, serverNowMs: serverNowMs)
             let archived = Set(rows.lazy.map(\.openTime))
-            let lacking = answer.lazy.filter { !archived.contains($0.openTime) }.count
-            if lacking > 0, let file = files.first {
-                let where_ = files.count == 1 ? "" : " (or the task's other archive files)"
+            let lacking = answer.filter { !archived.contains($0.openTime) }
+            // Each file is blamed for the candles of its own period that REST has and it lacks.
+            for file in files {
+                let count = lacking.lazy.filter { file.range.contains($0.openTime) }.count
+                guard count > 0 else { continue }
                 await store.warn(
-                    file.url,
-                    "lacks \(lacking) candles of \(task.symbol) \(task.timeframe) \(task.range) that REST has\(where_)",
+                    file.url, "lacks \(count) candles of \(task.symbol) \(task.timeframe) \(task.range) that REST has",
                     consequence: "the tasks it leaves holes in are fetched over REST")
             }
             return .rest(answer)

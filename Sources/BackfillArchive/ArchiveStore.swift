@@ -91,7 +91,7 @@ package actor ArchiveStore {
         let name = String(url.split(separator: "/").last ?? "")
         let expected: String
         switch await get(url + ".CHECKSUM", transport: transport, retry: retry, time: time, counters: counters) {
-        case .notFound: return .unusable("no .CHECKSUM beside it (HTTP 404), so it is not used")
+        case .notFound: return .unusable("no .CHECKSUM beside it (HTTP 404): not used")
         case .failed(let reason): return .unusable(".CHECKSUM \(reason)")
         case .body(let body):
             guard let digest = checksum(body, name: name) else {

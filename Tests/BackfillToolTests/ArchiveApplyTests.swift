@@ -142,3 +142,52 @@ struct ArchiveApplyTests {
         }
     }
 }
+
+/// Issue 14 point 5: each archive quirk alone — a missing file, a truncated one with a correct checksum, a bad
+/// checksum, a bad zip, no `.CHECKSUM` — on a monthly file (its days are read instead) and on a daily one (REST
+/// instead): the run ends exactly once, byte-identical to a REST run, with one warning line naming each file.
+@Suite(.serialized)
+struct ArchiveQuirkTests {
+    static let now = ArchiveApplyTests.utc(2024, 3, 5, 12, 17)
+    static let monthly = "BTCUSDT-1m-2024-02.zip"
+    static let daily = "BTCUSDT-1m-2024-03-02.zip"
+
+    @Test(arguments: [
+        FakeBinanceConfig.Archive.Quirk.missing, .truncated, .badChecksum, .badZip, .noChecksum,
+    ])
+    func aDefectiveArchiveFileEndsExactlyOnceWithOneWarning(_ quirk: FakeBinanceConfig.Archive.Quirk) async throws {
+        let dir = try TemporaryDirectory("archive-quirk-\(quirk.rawValue)")
+        var config = FakeBinanceConfig(clock: .init(frozenMs: Self.now), weight: .init(limit: 0))
+        config.archive.quirks = [Self.monthly: quirk, Self.daily: quirk]
+        try await withFakeBinance(config) { server in
+            for (archive, suffix) in [("off", "rest"), ("auto", "archive")] {
+                try ArchiveApplyTests.writePlan(
+                    dir, market: .spot, symbols: ["BTC/USDT"], timeframes: [.m1], start: "2024-01-30", end: "now",
+                    baseURL: server.baseURL, archive: archive, name: "\(suffix).yaml", landing: "incoming-\(suffix)",
+                    ledger: "\(suffix).sqlite")
+            }
+            let rest = try await ToolRunner().run(["apply", "rest.yaml"], in: dir.path)
+            #expect(rest.exitCode == 0, "\(rest.stderr)")
+            let archive = try await ToolRunner().run(["apply", "archive.yaml"], in: dir.path)
+            #expect(archive.exitCode == 0, "\(archive.stdout)\(archive.stderr)")
+            let warnings = archive.stderr.split(separator: "\n").filter { $0.contains("warning") }
+            #expect(warnings.count == 2, "\(archive.stderr)")
+            #expect(warnings.contains { $0.contains("/2024-02") || $0.contains(Self.monthly) }, "\(warnings)")
+            #expect(warnings.contains { $0.contains(Self.daily) }, "\(warnings)")
+            let restFiles = try ArchiveApplyTests.files(dir, "incoming-rest")
+            let archiveFiles = try ArchiveApplyTests.files(dir, "incoming-archive")
+            #expect(restFiles.count > 40 && restFiles.keys.sorted() == archiveFiles.keys.sorted())
+            #expect(restFiles == archiveFiles, "\(quirk): same bytes")
+            // Nothing registered from a file that was not verified.
+            let queue = try DatabaseQueue(path: dir.path("archive.sqlite"))
+            let urls = try await queue.read { db in try String.fetchAll(db, sql: "SELECT url FROM archive_files") }
+            let verifiedDefects = urls.filter { $0.hasSuffix(Self.monthly) || $0.hasSuffix(Self.daily) }
+            #expect(quirk == .truncated ? verifiedDefects.count <= 2 : verifiedDefects.isEmpty, "\(urls)")
+            #expect(urls.contains { $0.hasSuffix("BTCUSDT-1m-2024-01.zip") })
+            // February from its days, unless the month's file verified (truncated: its holes went to REST).
+            #expect(urls.contains { $0.hasSuffix("BTCUSDT-1m-2024-02-15.zip") } == (quirk != .truncated), "\(urls)")
+            let again = try await ToolRunner().run(["plan", "archive.yaml"], in: dir.path)
+            #expect(again.stdout.contains("No changes"), "\(again.stdout)")
+        }
+    }
+}
