@@ -83,6 +83,27 @@ package actor ArchiveStore {
         }
     }
 
+    /// The digest the archive's `.CHECKSUM` of `url` gives now (`audit --verify-remote`), never cached.
+    package func currentChecksum(_ url: String) async -> CurrentChecksum {
+        let name = String(url.split(separator: "/").last ?? "")
+        switch await Self.get(url + ".CHECKSUM", transport: transport, retry: retry, time: time, counters: counters) {
+        case .notFound: return .gone
+        case .failed(let reason): return .failed(".CHECKSUM \(reason)")
+        case .body(let body):
+            guard let digest = Self.checksum(body, name: name) else {
+                return .failed(".CHECKSUM is not '<sha256>  \(name)'")
+            }
+            return .digest(digest)
+        }
+    }
+
+    package enum CurrentChecksum: Sendable, Equatable {
+        case digest(String)
+        /// HTTP 404: the file is no longer in the archive.
+        case gone
+        case failed(String)
+    }
+
     /// CHECKSUM, then the zip, verified and indexed.
     static func fetch(
         _ url: String, range: TimeRange, transport: any HTTPTransport, retry: RetryPolicy, time: any TimeSource,

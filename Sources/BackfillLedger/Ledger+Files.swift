@@ -94,6 +94,43 @@ extension Ledger {
         ).execute(arguments: [fileId, archiveId])
     }
 
+    /// Files made from an archive file that a later run found re-uploaded (the same URL verified with another
+    /// digest): `remote_changed`, reported by `plan`, `apply` and `audit` from the ledger alone.
+    package func supersededArchiveFiles(exchange: ExchangeKind, market: MarketKind) throws -> [(
+        file: RegisteredFile, old: ArchiveFileRef, newSHA256: String
+    )] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT f.id, f.path, f.sha256, f.symbol, f.symbol_id, f.timeframe, f.t_start, f.t_end, f.bytes,
+                           f.status, f.created_at, a.url, a.sha256, a.t_start, a.t_end, a.verified_at,
+                           (SELECT n.sha256 FROM archive_files n WHERE n.url = a.url AND n.id > a.id
+                            ORDER BY n.id DESC LIMIT 1)
+                    FROM archive_files a
+                    JOIN file_archives fa ON fa.archive_file_id = a.id
+                    JOIN files f ON f.id = fa.file_id
+                    WHERE f.exchange = ? AND f.market = ? AND f.status <> 'deleted'
+                      AND EXISTS (SELECT 1 FROM archive_files n WHERE n.url = a.url AND n.id > a.id)
+                    ORDER BY f.symbol, f.timeframe, f.t_start
+                    """, arguments: [exchange.rawValue, market.rawValue]
+            ).compactMap { row in
+                guard let range = TimeRange(try row.decode(atIndex: 6), try row.decode(atIndex: 7)),
+                    let archiveRange = TimeRange(try row.decode(atIndex: 13), try row.decode(atIndex: 14))
+                else { return nil }
+                let file = RegisteredFile(
+                    id: try row.decode(atIndex: 0), path: try row.decode(atIndex: 1), sha256: try row.decode(atIndex: 2),
+                    symbol: try row.decode(atIndex: 3), symbolId: try row.decode(atIndex: 4),
+                    timeframe: try row.decoded(5, path: path), range: range, bytes: try row.decode(atIndex: 8),
+                    status: try row.decoded(9, path: path), createdAt: try row.decode(atIndex: 10))
+                let old = ArchiveFileRef(
+                    url: try row.decode(atIndex: 11), sha256: try row.decode(atIndex: 12), range: archiveRange,
+                    verifiedAtMs: try row.decode(atIndex: 15))
+                return (file, old, try row.decode(atIndex: 16))
+            }
+        }
+    }
+
     /// The archive files a registered file was made from (empty for other sources).
     package func archiveFiles(ofFile id: Int64) throws -> [ArchiveFileRef] {
         try read { db in

@@ -191,3 +191,63 @@ struct ArchiveQuirkTests {
         }
     }
 }
+
+/// Issue 14 point 4: the ledger keeps every archive file used (URL, verified SHA-256, when); after a re-upload,
+/// `audit --verify-remote` reads the new `.CHECKSUM` and reports the files made from the old one as
+/// `remote_changed`, and once a later `apply` has verified the new version, `plan` and `apply` show it too.
+@Suite(.serialized)
+struct ArchiveReuploadTests {
+    static let now = ArchiveApplyTests.utc(2024, 3, 10)
+
+    @Test func aReuploadedArchiveFileIsReportedAsRemoteChanged() async throws {
+        let dir = try TemporaryDirectory("archive-reupload")
+        let clean = FakeBinanceConfig(clock: .init(frozenMs: Self.now), weight: .init(limit: 0))
+        let port = try await withFakeBinance(clean) { server in
+            try ArchiveApplyTests.writePlan(
+                dir, market: .spot, symbols: ["BTC/USDT"], timeframes: [.h1], start: "2024-01-01", end: "2024-01-15",
+                baseURL: server.baseURL, archive: "auto")
+            let apply = try await ToolRunner().run(["apply", "plan.yaml"], in: dir.path)
+            #expect(apply.exitCode == 0, "\(apply.stderr)")
+            let audit = try await ToolRunner().run(["audit", "plan.yaml", "--verify-remote", "20"], in: dir.path)
+            #expect(audit.exitCode == 0 && !audit.stdout.contains("remote_changed"), "\(audit.stdout)")
+            return server.port
+        }
+        let queue = try DatabaseQueue(path: dir.path("manifest.sqlite"))
+        let recorded = try await queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT url, sha256, verified_at FROM archive_files")
+        }
+        #expect(recorded.count == 1)
+        let url: String = try #require(recorded.first?["url"])
+        #expect(url.hasSuffix("/data/spot/monthly/klines/BTCUSDT/1h/BTCUSDT-1h-2024-01.zip"))
+        #expect((recorded.first?["verified_at"] as Int64?) ?? 0 > 0)
+        // Binance replaces January's file: same URL, another candle, another checksum.
+        var reuploaded = clean
+        reuploaded.archive.quirks = ["BTCUSDT-1h-2024-01.zip": .reupload]
+        let server = try await FakeBinanceServer.start(config: reuploaded, port: port)
+        do {
+            let audit = try await ToolRunner().run(["audit", "plan.yaml", "--verify-remote", "20"], in: dir.path)
+            #expect(audit.exitCode != 0)
+            let changed = audit.stdout.split(separator: "\n").filter { $0.contains("remote_changed") }
+            #expect(changed.contains { $0.contains("BTCUSDT-1h-2024-01.zip was re-uploaded") }, "\(audit.stdout)")
+            // A plan that grows into the rest of January reads the new file: the ledger now knows both versions,
+            // and plan and apply report the files made from the old one without any request.
+            try ArchiveApplyTests.writePlan(
+                dir, market: .spot, symbols: ["BTC/USDT"], timeframes: [.h1], start: "2024-01-01", end: "2024-02-01",
+                baseURL: server.baseURL, archive: "auto")
+            let apply = try await ToolRunner().run(["apply", "plan.yaml"], in: dir.path)
+            #expect(apply.exitCode == 0, "\(apply.stderr)")
+            let versions = try await queue.read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM archive_files WHERE url = ?", arguments: [url])
+            }
+            #expect(versions == 2)
+            let plan = try await ToolRunner().run(["plan", "plan.yaml"], in: dir.path)
+            #expect(plan.stdout.contains("remote_changed") && plan.stdout.contains("re-uploaded"), "\(plan.stdout)")
+            let again = try await ToolRunner().run(["apply", "plan.yaml"], in: dir.path)
+            #expect(again.stdout.contains("remote_changed"), "\(again.stdout)")
+            await server.shutdown()
+        } catch {
+            await server.shutdown()
+            throw error
+        }
+    }
+}

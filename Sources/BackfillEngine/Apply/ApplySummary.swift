@@ -44,6 +44,8 @@ package struct ApplySummary: Sendable, Equatable, Codable {
     package var archiveFallbacks: Int?
     /// With `archive: only`: tasks the archive could not serve, left for a later run.
     package var unavailable: Int?
+    /// Files the ledger knows were made from an archive file since re-uploaded (`remote_changed`, reported only).
+    package var remoteChanged: Int?
 
     package init() {}
 
@@ -79,6 +81,9 @@ package struct ApplySummary: Sendable, Equatable, Codable {
             line += "\(archiveTasks) chunks from \(archiveFiles) archive files"
             line += archiveFallbacks > 0 ? " (\(archiveFallbacks) archive files not usable), " : ", "
         }
+        if let remoteChanged, remoteChanged > 0 {
+            line += "\(remoteChanged) files remote_changed (archive re-uploaded; reported only, see audit), "
+        }
         if let unavailable, unavailable > 0 {
             line += "\(unavailable) chunks not in the archive left for a later run, "
         }
@@ -109,6 +114,7 @@ package struct ApplySummary: Sendable, Equatable, Codable {
         case archiveFiles = "archive_files"
         case archiveFallbacks = "archive_fallbacks"
         case unavailable = "archive_unavailable"
+        case remoteChanged = "remote_changed"
     }
 }
 

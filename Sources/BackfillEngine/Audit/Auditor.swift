@@ -1,3 +1,4 @@
+import BackfillArchive
 import BackfillExchange
 import BackfillLedger
 import BackfillModel
@@ -28,6 +29,8 @@ package struct Auditor: Sendable {
     /// How many registered files to re-fetch and compare byte for byte (`--verify-remote N`).
     package var verifyRemote = 0
     package var remote: (any CandleSource)?
+    /// Where `--verify-remote` re-reads the `.CHECKSUM` of archive-made files (`nil`: they are compared over REST).
+    package var archive: ArchiveStore?
 
     package init(
         plan: Plan, snapshot: LedgerSnapshot, ledger: Ledger?, landing: LandingArea, columns: ColumnSet
@@ -44,6 +47,7 @@ package struct Auditor: Sendable {
         var report = AuditReport(deep: deep)
         report.pairs = plan.pairs.count
         planFindings(into: &report)
+        try reuploadFindings(into: &report)
         if scanLanding { try await landingFindings(into: &report) }
         if verifyRemote > 0, let remote { try await remoteFindings(remote, into: &report) }
         report.findings.sort(by: Self.order)
@@ -497,6 +501,19 @@ package struct Auditor: Sendable {
 
     // MARK: Ledger against the exchange
 
+    /// Files made from an archive file that a later run verified with another digest (a re-upload).
+    func reuploadFindings(into report: inout AuditReport) throws {
+        guard let ledger else { return }
+        for (file, old, new) in try ledger.supersededArchiveFiles(exchange: plan.exchange, market: plan.market) {
+            report.findings.append(
+                Finding(
+                    kind: .remoteChanged, symbol: file.symbol, timeframe: file.timeframe, range: file.range,
+                    path: file.path,
+                    detail: "archive file \(old.url) was re-uploaded: a later run verified \(new), the file was made "
+                        + "from \(old.sha256) (reported only)"))
+        }
+    }
+
     /// Re-fetches `verifyRemote` registered files, spread evenly over the ledger, and compares bytes.
     func remoteFindings(_ remote: any CandleSource, into report: inout AuditReport) async throws {
         guard let ledger else { return }
@@ -515,6 +532,30 @@ package struct Auditor: Sendable {
             var task = PlanTask(file, listings: snapshot.listings)
             if let planned = plan.pairs.first(where: { $0.symbol == file.symbol && $0.timeframe == file.timeframe }) {
                 task.symbolId = planned.symbolId
+            }
+            if let archive, case let sources = try ledger.archiveFiles(ofFile: file.id), !sources.isEmpty {
+                report.verified += 1
+                for source in sources {
+                    let detail: String
+                    switch await archive.currentChecksum(source.url) {
+                    case .digest(let digest) where digest == source.sha256:
+                        continue
+                    case .digest(let digest):
+                        detail =
+                            "archive file \(source.url) was re-uploaded: its .CHECKSUM now says \(digest), the file was "
+                            + "made from \(source.sha256) (reported only)"
+                    case .gone:
+                        detail = "archive file \(source.url) is no longer in the archive (HTTP 404; reported only)"
+                    case .failed(let reason):
+                        detail = "archive file \(source.url): \(reason); not verified"
+                    }
+                    report.findings.append(
+                        Finding(
+                            kind: .remoteChanged, symbol: file.symbol, timeframe: file.timeframe, range: file.range,
+                            path: file.path, detail: detail))
+                    break
+                }
+                continue
             }
             guard let local = try? landing.read(file.path) else { continue }
             let rows = try await remote.closedCandles(task, market: plan.market, serverNowMs: plan.nowMs)

@@ -300,6 +300,8 @@ package struct ApplySession: Sendable {
             summary.adopted += repairs.adopted
             summary.requests += repairs.requests
             summary.notRepaired = repairs.notRepaired
+            let changed = audit.findings.filter { $0.kind == .remoteChanged }.count
+            if changed > 0 { summary.remoteChanged = changed }
             // Over the network, the figures are the client's own counts (every attempt, the repairs' too).
             if let counters = applier.source.counters { summary.count(counters.snapshot) }
             if let archive = root.exchange.archiveCounters?.snapshot {

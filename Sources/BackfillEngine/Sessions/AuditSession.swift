@@ -55,6 +55,7 @@ package struct AuditSession: Sendable {
             auditor.deep = deep
             auditor.verifyRemote = verifyRemote
             auditor.remote = root.exchange.candles(plan.nowMs)
+            auditor.archive = root.exchange.archive
             let report = try await auditor.run()
             await source.close()
             return report

@@ -18,8 +18,10 @@ package struct ExchangeBundle: Sendable {
     package let weightLimit: @Sendable () async -> Int
     /// What the HTTP client counted (`nil` when nothing goes over a network).
     package let counters: RequestCounters?
+    /// The archive's files (`nil` when the archive is off).
+    package var archive: ArchiveStore? = nil
     /// What the archive path counted (`nil` when the archive is off).
-    package var archiveCounters: ArchiveCounters? = nil
+    package var archiveCounters: ArchiveCounters? { archive?.counters }
     /// Closes what the archive path opened.
     var closeArchive: @Sendable () async -> Void = {}
 
@@ -59,7 +61,7 @@ package struct ExchangeBundle: Sendable {
             bundle = ExchangeBundle(
                 markets: binance, candles: { _ in source }, prepare: bundle.prepare, weightLimit: bundle.weightLimit,
                 counters: bundle.counters)
-            bundle.archiveCounters = store.counters
+            bundle.archive = store
             bundle.closeArchive = { await transport.shutdown() }
             return bundle
         }
