@@ -251,3 +251,71 @@ struct ArchiveReuploadTests {
         }
     }
 }
+
+/// Issue 14 point 5: SIGKILL during an archive run, then run again: the end state equals an uninterrupted archive
+/// run (files and their bytes, ledger rows, watermarks, gaps), with no `.partial` left.
+@Suite(.serialized)
+struct ArchiveCrashTests {
+    static let now = ArchiveApplyTests.utc(2024, 3, 10)
+
+    static func state(_ dir: TemporaryDirectory) async throws -> [String] {
+        var lines = try ArchiveApplyTests.files(dir, "incoming").map { "file \($0.key) \($0.value.count) \($0.value.hashValue)" }
+        let queue = try DatabaseQueue(path: dir.path("manifest.sqlite"))
+        lines += try await queue.read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT 'row ' || path || ' ' || sha256 || ' ' || t_start || ' ' || t_end || ' ' || rows || ' '
+                           || bytes || ' ' || status FROM files
+                    UNION ALL SELECT 'watermark ' || name || ' ' || value_ms FROM watermarks
+                    UNION ALL SELECT 'gap ' || symbol || ' ' || t_start || ' ' || t_end FROM exchange_gaps
+                    """)
+        }
+        return lines.sorted()
+    }
+
+    @Test func killedDuringAnArchiveRunEndsLikeAnUninterruptedOne() async throws {
+        let tool = ToolRunner(environment: ["BACKFILL_TEST_STAGE_DELAY_MS": "10"])
+        let config = FakeBinanceConfig(clock: .init(frozenMs: Self.now), weight: .init(limit: 0))
+        try await withFakeBinance(config) { server in
+            func workspace(_ label: String) throws -> TemporaryDirectory {
+                let dir = try TemporaryDirectory(label)
+                try ArchiveApplyTests.writePlan(
+                    dir, market: .spot, symbols: ["BTC/USDT", "ETH/USDT"], timeframes: [.m1], start: "2024-01-30",
+                    end: "2024-02-16", baseURL: server.baseURL, archive: "auto")
+                return dir
+            }
+            let reference = try workspace("archive-crash-ref")
+            let arguments = ["apply", "plan.yaml", "--parallelism", "2"]
+            let clean = try await tool.run(arguments, in: reference.path)
+            #expect(clean.exitCode == 0, "\(clean.stderr)")
+            #expect(clean.stdout.contains("archive files"))
+            let expected = try await Self.state(reference)
+            #expect(expected.filter { $0.hasPrefix("row ") }.count > 40)
+            var killedBeforeEnd = 0
+            for moment in 0..<8 {
+                let dir = try workspace("archive-crash-\(moment)")
+                let process = Process()
+                process.executableURL = tool.executable
+                process.environment = tool.environment
+                process.arguments = arguments
+                process.currentDirectoryURL = dir.url
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                try await Task.sleep(for: .milliseconds(100 + moment * 150))
+                if process.isRunning { killedBeforeEnd += 1 }
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                let rerun = try await tool.run(arguments + ["--lock-timeout", "5s"], in: dir.path)
+                #expect(rerun.exitCode == 0, "moment \(moment): \(rerun.stderr)")
+                #expect(try await Self.state(dir) == expected, "moment \(moment)")
+                let partials = try dir.inventory().keys.filter { $0.hasSuffix(".partial") || $0.contains(".partial") }
+                #expect(partials.isEmpty, "moment \(moment)")
+                let audit = try await tool.run(["audit", "plan.yaml", "--deep"], in: dir.path)
+                #expect(audit.exitCode == 0, "moment \(moment): \(audit.stdout)")
+            }
+            #expect(killedBeforeEnd >= 5, "most kills landed mid-run")
+        }
+    }
+}
