@@ -30,6 +30,8 @@ var package = Package(
         // exchange client the only one importing the HTTP stack; the engine composes them; the executable parses
         // arguments. See Documentation/Architecture.md.
         .target(name: "BackfillModel"),
+        // glibc's mmap threshold, fixed by the executable at start (its header says why).
+        .target(name: "CAllocator"),
         .target(
             name: "BackfillSpec",
             dependencies: [
@@ -84,7 +86,7 @@ var package = Package(
         .executableTarget(
             name: "backfill-tool",
             dependencies: [
-                "BackfillEngine", "BackfillModel", "BackfillSpec", "BackfillLedger", "BackfillExchange",
+                "BackfillEngine", "BackfillModel", "BackfillSpec", "BackfillLedger", "BackfillExchange", "CAllocator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -144,6 +146,6 @@ if ProcessInfo.processInfo.environment["BACKFILL_FUZZ"] != nil {
     }
 }
 
-for target in package.targets where target.type != .plugin {
+for target in package.targets where target.type != .plugin && target.name != "CAllocator" {
     target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
 }

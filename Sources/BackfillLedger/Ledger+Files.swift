@@ -96,7 +96,9 @@ extension Ledger {
 
     /// Files made from an archive file that a later run found re-uploaded (the same URL verified with another
     /// digest): `remote_changed`, reported by `plan`, `apply` and `audit` from the ledger alone.
-    package func supersededArchiveFiles(exchange: ExchangeKind, market: MarketKind) throws -> [(
+    package func supersededArchiveFiles(
+        exchange: ExchangeKind, market: MarketKind
+    ) throws -> [(
         file: RegisteredFile, old: ArchiveFileRef, newSHA256: String
     )] {
         try read { db in
@@ -119,7 +121,8 @@ extension Ledger {
                     let archiveRange = TimeRange(try row.decode(atIndex: 13), try row.decode(atIndex: 14))
                 else { return nil }
                 let file = RegisteredFile(
-                    id: try row.decode(atIndex: 0), path: try row.decode(atIndex: 1), sha256: try row.decode(atIndex: 2),
+                    id: try row.decode(atIndex: 0), path: try row.decode(atIndex: 1),
+                    sha256: try row.decode(atIndex: 2),
                     symbol: try row.decode(atIndex: 3), symbolId: try row.decode(atIndex: 4),
                     timeframe: try row.decoded(5, path: path), range: range, bytes: try row.decode(atIndex: 8),
                     status: try row.decoded(9, path: path), createdAt: try row.decode(atIndex: 10))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CAllocator
 import Foundation
 
 /// The `backfill-tool` command: keeps a landing area of Binance candles complete, exactly once.
@@ -21,6 +22,9 @@ struct BackfillTool: AsyncParsableCommand {
     /// A reader that went away (`| head`) is a failed write to stdout (exit 1), not a SIGPIPE death.
     static func main() async {
         signal(SIGPIPE, SIG_IGN)
+        // Archive periods come and go as buffers of megabytes: served by mmap, each goes back to the system when
+        // freed (ArchiveMemoryTests: without it, peak RSS grew with the months read).
+        backfill_fix_mmap_threshold(256 << 10)
         Output.guardStandardDescriptors()
         do {
             var command = try parseAsRoot()
