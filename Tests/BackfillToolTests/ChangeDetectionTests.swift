@@ -162,7 +162,7 @@ struct ChangeDetectionTests {
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM files WHERE mtime_ns IS NULL")
             )
         }
-        #expect(version == "3")
+        #expect(version == String(LedgerSchema.currentVersion))
         #expect(files == before.0)
         #expect(events == before.1)
         #expect(unknown == 2)

@@ -20,7 +20,8 @@ struct PackagingTests {
     static let defaults: [(name: String, value: String?)] = [
         ("SYMBOLS", "BTC/USDT"), ("TIMEFRAME", "1m"), ("START_TS", "0"), ("END_TS", "0"), ("SLEEP_MS", "0"),
         ("MARKET", "spot"), ("LANDING_DIR", "/data/incoming"), ("LEDGER_PATH", "/data/manifest.sqlite"),
-        ("BATCH_LIMIT", nil), ("BINANCE_BASE_URL", nil), ("API_KEY", nil), ("API_SECRET", nil),
+        ("BATCH_LIMIT", nil), ("BINANCE_BASE_URL", nil), ("ARCHIVE", nil), ("ARCHIVE_URL", nil), ("API_KEY", nil),
+        ("API_SECRET", nil),
     ]
 
     /// The variables of the machine's environment that would change what Compose prints: removed for every run.
