@@ -14,9 +14,22 @@ enum ZipReader {
 
     /// The content of the zip's single file entry, which must be named `expectedName` (a `.csv`).
     static func singleEntry(_ zip: [UInt8], expectedName: String) throws(Failure) -> [UInt8] {
+        // Read in place: no second copy of the zip while it is inflated.
+        let result = zip.withUnsafeBytes { buffer -> Result<[UInt8], Failure> in
+            guard let base = buffer.baseAddress, buffer.count > 0 else {
+                return .failure(Failure(description: "not a zip archive (empty)"))
+            }
+            let data = Data(
+                bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: buffer.count, deallocator: .none)
+            return Result { () throws(Failure) -> [UInt8] in try entry(of: data, expectedName: expectedName) }
+        }
+        return try result.get()
+    }
+
+    private static func entry(of data: Data, expectedName: String) throws(Failure) -> [UInt8] {
         let archive: Archive
         do {
-            archive = try Archive(data: Data(zip), accessMode: .read)
+            archive = try Archive(data: data, accessMode: .read)
         } catch {
             throw Failure(description: "not a zip archive (\(error))")
         }

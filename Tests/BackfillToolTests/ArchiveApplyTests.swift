@@ -326,7 +326,7 @@ struct ArchiveCrashTests {
 /// however many months the run reads (peak RSS of the tool process, from the kernel's rusage).
 @Suite(.serialized)
 struct ArchiveMemoryTests {
-    static let now = ArchiveApplyTests.utc(2024, 8, 10)
+    static let now = ArchiveApplyTests.utc(2024, 11, 10)
 
     /// Peak RSS in kB of one `backfill-tool` run (Python's `resource.getrusage(RUSAGE_CHILDREN)` of its only child).
     static func peakRSS(_ arguments: [String], in dir: TemporaryDirectory) async throws -> (kB: Int, exit: Int32) {
@@ -345,7 +345,7 @@ struct ArchiveMemoryTests {
         let config = FakeBinanceConfig(clock: .init(frozenMs: Self.now), weight: .init(limit: 0))
         try await withFakeBinance(config) { server in
             var peaks: [Int] = []
-            for (label, end) in [("two", "2024-03-01"), ("seven", "2024-08-01")] {
+            for (label, end) in [("three", "2024-04-01"), ("nine", "2024-10-01")] {
                 let dir = try TemporaryDirectory("archive-memory-\(label)")
                 try ArchiveApplyTests.writePlan(
                     dir, market: .spot, symbols: ["BTC/USDT"], timeframes: [.m1], start: "2024-01-01", end: end,
@@ -353,13 +353,15 @@ struct ArchiveMemoryTests {
                 let (kB, exit) = try await Self.peakRSS(["apply", "plan.yaml"], in: dir)
                 #expect(exit == 0)
                 let ledger = try ArchiveApplyTests.sources(dir.path("manifest.sqlite"))
-                #expect(ledger.archiveFiles == (label == "two" ? 2 : 7), "\(ledger)")
+                #expect(ledger.archiveFiles == (label == "three" ? 3 : 9), "\(ledger)")
                 peaks.append(kB)
             }
-            // Seven months (306,720 candles) against two (86,400), both past the two periods kept: within 10 % (+ 4 MB
-            // of SQLite page cache as the ledger grows), and under the 100 MB target.
+            // Nine months (394,560 candles) against three (131,040). RSS sampled during such runs moves up and down by
+            // some 20 MB as periods arrive and go (Archive.md), without a trend; a peak is the highest of those
+            // swings, so the bound is 25 % (+ 4 MB of SQLite page cache as the ledger grows), and under the 100 MB
+            // target. Before the mmap threshold was fixed, six months peaked at 1.7× one.
             #expect(peaks[0] > 0 && peaks[1] > 0)
-            #expect(Double(peaks[1]) <= Double(peaks[0]) * 1.10 + 4096, "peak RSS \(peaks) kB")
+            #expect(Double(peaks[1]) <= Double(peaks[0]) * 1.25 + 4096, "peak RSS \(peaks) kB")
             #expect(peaks[1] < 100 * 1024, "peak RSS \(peaks) kB")
         }
     }

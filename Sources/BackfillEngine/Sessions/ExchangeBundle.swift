@@ -56,7 +56,7 @@ package struct ExchangeBundle: Sendable {
             let transport = AsyncHTTPClientTransport(connections: connections, maxBodyBytes: 128 << 20)
             let store = ArchiveStore(
                 layout: ArchiveLayout(baseURL: archive.url), transport: transport,
-                capacity: 2, logger: logger)
+                capacity: 1, logger: logger)
             let source = ArchiveCandleSource(rest: rest, store: store, mode: archive.mode)
             bundle = ExchangeBundle(
                 markets: binance, candles: { _ in source }, prepare: bundle.prepare, weightLimit: bundle.weightLimit,
