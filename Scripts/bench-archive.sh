@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The archive fast path against REST, in one run (BENCHMARKS.md, issue 14; SPEC §12):
 #
-#   Scripts/bench-archive.sh [--months-1s N]
+#   Scripts/bench-archive.sh [--legs archive,rest-unlimited,rest-6000-per-minute]
 #
 # Same plan three ways, each into a fresh landing area and ledger: REST held to Binance's real budget (a fake with
 # weight limit 6000/min), REST with no limit, and `archive: auto` (a fake with no limit serving /data/...). The plan:
@@ -10,6 +10,14 @@
 # release binaries; nothing but 127.0.0.1 is contacted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+legs=archive,rest-unlimited,rest-6000-per-minute
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+    --legs) legs=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 64 ;;
+    esac
+done
 
 swift build -c release --product backfill-tool >/dev/null 2>&1
 swift build -c release --product fake-binance >/dev/null 2>&1
@@ -77,12 +85,22 @@ EOF
 }
 
 # Warm-up, untimed: the fakes render every REST page and zip once.
-write_plan "$work/warm-rest" "$free_url" off
-"$bin/backfill-tool" apply "$work/warm-rest/plan.yaml" --progress never >/dev/null
-write_plan "$work/warm-archive" "$free_url" auto
-"$bin/backfill-tool" apply "$work/warm-archive/plan.yaml" --progress never >/dev/null
+if [[ ,$legs, == *,rest-unlimited,* ]]; then
+    write_plan "$work/warm-rest" "$free_url" off
+    "$bin/backfill-tool" apply "$work/warm-rest/plan.yaml" --progress never >/dev/null
+fi
+if [[ ,$legs, == *,archive,* ]]; then
+    write_plan "$work/warm-archive" "$free_url" auto
+    "$bin/backfill-tool" apply "$work/warm-archive/plan.yaml" --progress never >/dev/null
+fi
 rm -rf "$work/warm-rest" "$work/warm-archive"
 
-leg archive "$free_url" auto
-leg rest-unlimited "$free_url" off
-leg rest-6000-per-minute "$budget_url" off
+IFS=, read -ra chosen <<<"$legs"
+for name in "${chosen[@]}"; do
+    case "$name" in
+    archive) leg archive "$free_url" auto ;;
+    rest-unlimited) leg rest-unlimited "$free_url" off ;;
+    rest-6000-per-minute) leg rest-6000-per-minute "$budget_url" off ;;
+    *) echo "unknown leg $name" >&2; exit 64 ;;
+    esac
+done

@@ -26,6 +26,21 @@ package struct ArchiveCandleSource: CandleSource {
     /// What happens to the candles of a file that cannot be used.
     var fallback: String { mode == .auto ? "its candles are fetched over REST" : "its tasks are left for a later run" }
 
+    package func announce(_ task: PlanTask, market: MarketKind, serverNowMs: Int64) async {
+        await store.pin(urls(task, market: market, serverNowMs: serverNowMs))
+    }
+
+    package func finished(_ task: PlanTask, market: MarketKind, serverNowMs: Int64) async {
+        await store.unpin(urls(task, market: market, serverNowMs: serverNowMs))
+    }
+
+    /// The archive files a task reads first (its months or days; a fallback's days are not counted).
+    func urls(_ task: PlanTask, market: MarketKind, serverNowMs: Int64) -> [String] {
+        (ArchiveLayout.periods(for: task.range, timeframe: task.timeframe, nowMs: serverNowMs) ?? []).map {
+            store.layout.url(market: market, symbolId: task.symbolId, timeframe: task.timeframe, period: $0.period)
+        }
+    }
+
     /// REST's answer (what `audit --verify-remote` compares a REST-made file with).
     package func fetch(_ task: PlanTask, market: MarketKind) async throws -> [Kline] {
         try await rest.fetch(task, market: market)
@@ -78,7 +93,9 @@ package struct ArchiveCandleSource: CandleSource {
                 period.kind == .monthly
                 ? ArchiveLayout.days(for: part, timeframe: task.timeframe, nowMs: serverNowMs) : nil
             let instead = days != nil ? "its days are read from the daily files" : fallback
-            if let read = await read(period, part: part, task: task, market: market, instead: instead) {
+            if let read = await read(
+                period, part: part, task: task, market: market, instead: instead, serverNowMs: serverNowMs)
+            {
                 rows += read.rows
                 files += read.files
                 continue
@@ -86,7 +103,10 @@ package struct ArchiveCandleSource: CandleSource {
             // A month that cannot be used is read from its days where the interval has them.
             guard let days else { return .notServed("an archive file of the task cannot be used") }
             for (day, dayPart) in days {
-                guard let read = await read(day, part: dayPart, task: task, market: market, instead: fallback) else {
+                guard
+                    let read = await read(
+                        day, part: dayPart, task: task, market: market, instead: fallback, serverNowMs: serverNowMs)
+                else {
                     return .notServed("an archive file of the task cannot be used")
                 }
                 rows += read.rows
@@ -100,10 +120,9 @@ package struct ArchiveCandleSource: CandleSource {
 
     /// One period's rows inside `part`, validated as a REST page is; `nil` when the file cannot be used.
     func read(
-        _ period: ArchivePeriod, part: TimeRange, task: PlanTask, market: MarketKind, instead: String
-    )
-        async -> (rows: [Kline], files: [ArchiveFileRef])?
-    {
+        _ period: ArchivePeriod, part: TimeRange, task: PlanTask, market: MarketKind, instead: String,
+        serverNowMs: Int64
+    ) async -> (rows: [Kline], files: [ArchiveFileRef])? {
         let url = store.layout.url(
             market: market, symbolId: task.symbolId, timeframe: task.timeframe, period: period)
         let table: ArchiveTable
@@ -111,6 +130,14 @@ package struct ArchiveCandleSource: CandleSource {
         switch await store.load(url, range: period.range) {
         case .table(let loaded, let verified):
             (table, ref) = (loaded, verified)
+            // The next period starts downloading while this one's tasks run (after this one was marked as used, so
+            // that it is not the one the cache lets go).
+            let next = period.next
+            if ArchiveLayout.expectedFrom(next) <= serverNowMs {
+                await store.prefetch(
+                    store.layout.url(market: market, symbolId: task.symbolId, timeframe: task.timeframe, period: next),
+                    range: next.range)
+            }
         case .unusable(let reason):
             await store.warn(url, reason, consequence: instead)
             return nil

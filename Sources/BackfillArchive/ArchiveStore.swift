@@ -24,10 +24,12 @@ package actor ArchiveStore {
     private let time: any TimeSource
     private let logger: Logger
     private let capacity: Int
-    private var loads: [String: (load: Task<Load, Never>, used: UInt64)] = [:]
+    private var loads: [String: (load: Task<Load, Never>, used: UInt64, read: Bool)] = [:]
     /// Files found unusable (kept however many periods pass: a reason string each).
     private var failures: [String: String] = [:]
     private var useClock: UInt64 = 0
+    /// Periods that announced tasks will read (a count per URL): never let go while pinned.
+    private var pins: [String: Int] = [:]
     private var warned: Set<String> = []
     package nonisolated let counters = ArchiveCounters()
 
@@ -49,17 +51,34 @@ package actor ArchiveStore {
         if let reason = failures[url] { return .unusable(reason) }
         if let entry = loads[url] {
             loads[url]?.used = useClock
+            loads[url]?.read = true
             return await entry.load.value
         }
+        logger.debug("archive: reading \(url)")
         let (transport, retry, time, counters) = (transport, retry, time, counters)
         let task = Task {
             await Self.fetch(url, range: range, transport: transport, retry: retry, time: time, counters: counters)
         }
-        loads[url] = (task, useClock)
+        loads[url] = (task, useClock, true)
         evict()
         let load = await task.value
         if case .unusable(let reason) = load { markUnusable(url, reason) }
         return load
+    }
+
+    /// Starts fetching a period a task will probably read next (the one after the period being read), so that its
+    /// download, checksum and inflating overlap the current period's tasks. Nothing is warned about here: a file
+    /// that cannot be used is reported by the task that reads it.
+    package func prefetch(_ url: String, range: TimeRange) {
+        guard loads[url] == nil, failures[url] == nil else { return }
+        logger.debug("archive: prefetching \(url)")
+        useClock += 1
+        let (transport, retry, time, counters) = (transport, retry, time, counters)
+        let task = Task {
+            await Self.fetch(url, range: range, transport: transport, retry: retry, time: time, counters: counters)
+        }
+        loads[url] = (task, useClock, false)
+        evict()
     }
 
     /// Remembers that a file cannot be used (its CSV failed when a task parsed it) and frees it.
@@ -75,12 +94,27 @@ package actor ArchiveStore {
         logger.warning("archive file \(url): \(reason); \(consequence)")
     }
 
-    /// Drops the least recently used periods beyond `capacity` (their readers keep what they hold).
-    private func evict() {
-        guard loads.count > capacity else { return }
-        for (url, _) in loads.sorted(by: { $0.value.used < $1.value.used }).prefix(loads.count - capacity) {
-            loads[url] = nil
+    /// Marks periods a task about to start will read.
+    package func pin(_ urls: [String]) {
+        for url in urls { pins[url, default: 0] += 1 }
+    }
+
+    /// The task is done with them.
+    package func unpin(_ urls: [String]) {
+        for url in urls {
+            guard let count = pins[url] else { continue }
+            pins[url] = count > 1 ? count - 1 : nil
         }
+        evict()
+    }
+
+    /// Drops periods no running task needs beyond `capacity`: those already read first (least recently used
+    /// first), then prefetched ones not read yet (readers keep what they hold).
+    private func evict() {
+        let idle = loads.filter { pins[$0.key] == nil }
+        guard idle.count > capacity else { return }
+        let order = idle.sorted { ($0.value.read ? 0 : 1, $0.value.used) < ($1.value.read ? 0 : 1, $1.value.used) }
+        for (url, _) in order.prefix(idle.count - capacity) { loads[url] = nil }
     }
 
     /// The digest the archive's `.CHECKSUM` of `url` gives now (`audit --verify-remote`), never cached.

@@ -37,11 +37,23 @@ package final class AsyncHTTPClientTransport: HTTPTransport {
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
         do {
             let response = try await client.execute(outgoing, timeout: requestTimeout)
-            let body = try await response.body.collect(upTo: maxBodyBytes)
+            // Straight into one array, sized by Content-Length when given: an archive zip of megabytes is held once,
+            // not in a growing buffer and then a copy.
+            let expected = response.headers.first(name: "content-length").flatMap { Int($0) }
+            if let expected, expected > maxBodyBytes { throw TransportError.bodyTooLarge(maxBodyBytes) }
+            var body: [UInt8] = []
+            if let expected { body.reserveCapacity(expected) }
+            for try await chunk in response.body {
+                guard body.count + chunk.readableBytes <= maxBodyBytes else {
+                    throw TransportError.bodyTooLarge(maxBodyBytes)
+                }
+                body.append(contentsOf: chunk.readableBytesView)
+            }
             return HTTPResponse(
                 status: Int(response.status.code),
-                headers: response.headers.map { (name: $0.name, value: $0.value) },
-                body: Array(body.readableBytesView))
+                headers: response.headers.map { (name: $0.name, value: $0.value) }, body: body)
+        } catch let error as TransportError {
+            throw error
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as HTTPClientError {

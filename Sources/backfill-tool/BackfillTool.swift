@@ -24,7 +24,7 @@ struct BackfillTool: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         // Archive periods come and go as buffers of megabytes: served by mmap, each goes back to the system when
         // freed (ArchiveMemoryTests: without it, peak RSS grew with the months read).
-        backfill_fix_mmap_threshold(128 << 10)
+        backfill_fix_mmap_threshold(1 << 20)
         Output.guardStandardDescriptors()
         do {
             var command = try parseAsRoot()

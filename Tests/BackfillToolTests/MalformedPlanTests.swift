@@ -114,6 +114,18 @@ struct MalformedPlanTests {
             "33-tab-indentation.yaml",
             "33-tab-indentation.yaml:6:1: invalid YAML: found character that cannot start any token"
         ),
+        (
+            "34-unknown-archive-mode.yaml",
+            "34-unknown-archive-mode.yaml:3:10: unknown archive 'sometimes' (expected auto, off or only)"
+        ),
+        (
+            "35-archive-with-simulated.yaml",
+            "35-archive-with-simulated.yaml:3:10: archive has no meaning with exchange: simulated"
+        ),
+        (
+            "36-archive-url-not-http.yaml",
+            "36-archive-url-not-http.yaml:3:14: archive_url 'ftp://data.binance.vision' is not an http:// or https:// URL with a host"
+        ),
     ]
 
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

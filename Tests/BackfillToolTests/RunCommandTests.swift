@@ -54,6 +54,37 @@ struct RunCommandTests {
         }
     }
 
+    /// `ARCHIVE` and `ARCHIVE_URL` (issue 14): the seed's job reads the archive where it is published — no candle
+    /// request with `ARCHIVE=only` (only the listing probe of a new symbol) — and writes the files the REST run
+    /// writes.
+    @Test func runReadsTheArchiveWhenAskedTo() async throws {
+        let now = CivilDate(year: 2023, month: 8, day: 10).epochMs
+        try await withFakeBinance(FakeBinanceConfig(clock: .init(frozenMs: now))) { server in
+            var trees: [[String: Data]] = []
+            for archive in ["off", "only"] {
+                let dir = try TemporaryDirectory("run-archive-\(archive)")
+                let knobs = [
+                    "SYMBOLS": "BTC/USDT", "TIMEFRAME": "1h",
+                    "START_TS": "\(CivilDate(year: 2023, month: 5, day: 1).epochMs)",
+                    "END_TS": "\(CivilDate(year: 2023, month: 7, day: 1).epochMs)", "LANDING_DIR": "incoming",
+                    "LEDGER_PATH": "manifest.sqlite", "BINANCE_BASE_URL": server.baseURL, "ARCHIVE": archive,
+                    "ARCHIVE_URL": server.baseURL,
+                ]
+                let before = server.state.stats.klinesRequests
+                let run = try await Self.tool(knobs).run(["run"], in: dir.path)
+                #expect(run.exitCode == 0, "\(run.stderr)")
+                #expect(run.stdout.contains(" files written (1464 candles)"), "\(run.stdout)")
+                if archive == "only" {
+                    #expect(run.stdout.contains(" 0 requests,"), "\(run.stdout)")
+                    #expect(server.state.stats.klinesRequests <= before + 1, "the listing probe at most")
+                    #expect(run.stdout.contains("chunks from 2 archive files"), "\(run.stdout)")
+                }
+                trees.append(try ArchiveApplyTests.files(dir, "incoming"))
+            }
+            #expect(!trees[0].isEmpty && trees[0] == trees[1])
+        }
+    }
+
     /// (variables, the variable the error must name, words of the reason).
     static let bad: [([String: String], String, String)] = [
         ([:], "SYMBOLS", "is not set"),
@@ -88,6 +119,8 @@ struct RunCommandTests {
             "base URL"
         ),
         (["SYMBOLS": "BTC/USDT", "TIMEFRAME": "1m", "BINANCE_BASE_URL": "ftp://x"], "BINANCE_BASE_URL", "base URL"),
+        (["SYMBOLS": "BTC/USDT", "TIMEFRAME": "1m", "ARCHIVE": "yes"], "ARCHIVE", "not auto, off or only"),
+        (["SYMBOLS": "BTC/USDT", "TIMEFRAME": "1m", "ARCHIVE_URL": "data.binance.vision"], "ARCHIVE_URL", "base URL"),
         (["PLAN_FILE": ""], "PLAN_FILE", "is empty"),
         (["PLAN_FILE": "plan.yaml", "SYMBOLS": "BTC/USDT"], "PLAN_FILE", "together with SYMBOLS"),
         (["PLAN_FILE": "plan.yaml", "END_TS": "0", "SLEEP_MS": "5"], "PLAN_FILE", "together with END_TS, SLEEP_MS"),

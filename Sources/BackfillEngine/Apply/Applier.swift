@@ -91,7 +91,9 @@ package struct Applier: Sendable {
                     progress.finished(task, candles: 0, weight: 0)
                     continue
                 }
+                await source.announce(task, market: market, serverNowMs: serverNow)
                 group.addTask {
+                    defer { Task { await source.finished(task, market: market, serverNowMs: serverNow) } }
                     do {
                         try await execute(task, serverNow: serverNow, recorder: recorder, io: io)
                     } catch let error as ExchangeError where error.stopsPair {

@@ -139,6 +139,7 @@ package struct PlanningSession: Sendable {
             ).resolve(&snapshot, grids: grids)
         }
         var made = try Planner(plan: plan, markets: markets, snapshot: snapshot, nowMs: now).makePlan()
+        made.archive = PlanDocument.Config(plan).effectiveArchive?.mode
         for pair in made.pairs {
             let candles = pair.tasks.reduce(0) { $0 + $1.candles }
             let status = pair.trading ? "" : ", market not trading"

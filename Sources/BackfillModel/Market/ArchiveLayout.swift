@@ -22,6 +22,11 @@ package struct ArchivePeriod: Sendable, Hashable, CustomStringConvertible {
 
     package var description: String { "\(kind.rawValue) \(label)" }
 
+    /// The period of the same kind that follows this one.
+    package var next: ArchivePeriod {
+        kind == .monthly ? Self.month(containing: range.upperBound) : Self.day(containing: range.upperBound)
+    }
+
     /// The month containing `t`.
     package static func month(containing t: Int64) -> ArchivePeriod {
         let date = CivilDate(epochMs: t)

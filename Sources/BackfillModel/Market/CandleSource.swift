@@ -8,6 +8,10 @@ package protocol CandleSource: Sendable {
     /// A task's closed candles and where they came from (the archive source overrides it; REST sources use
     /// ``closedCandles(_:market:serverNowMs:)``).
     func sourced(_ task: PlanTask, market: MarketKind, serverNowMs: Int64) async throws -> SourcedCandles
+    /// Told in plan order, before a task starts, and again when it is done (whatever happened): the archive keeps
+    /// the periods of running tasks in memory and lets the others go.
+    func announce(_ task: PlanTask, market: MarketKind, serverNowMs: Int64) async
+    func finished(_ task: PlanTask, market: MarketKind, serverNowMs: Int64) async
 }
 
 /// What a source answered for one task.
@@ -25,6 +29,9 @@ extension CandleSource {
 }
 
 extension CandleSource {
+    package func announce(_ task: PlanTask, market: MarketKind, serverNowMs: Int64) async {}
+    package func finished(_ task: PlanTask, market: MarketKind, serverNowMs: Int64) async {}
+
     package func sourced(_ task: PlanTask, market: MarketKind, serverNowMs: Int64) async throws -> SourcedCandles {
         .rest(try await closedCandles(task, market: market, serverNowMs: serverNowMs))
     }

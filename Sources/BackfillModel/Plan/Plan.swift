@@ -14,6 +14,9 @@ package struct Plan: Sendable, Equatable, Codable {
     /// Set when `plan` left the landing area's drift to `audit` (a ledger above
     /// ``PlanningSession/driftScanLimit`` files): the number of registered files. Not saved.
     package var landingNotScanned: Int?
+    /// The archive `apply` will read (§12), for the summary's estimate: tasks inside published archive periods cost
+    /// no request. Not saved (a saved plan's configuration carries it).
+    package var archive: ArchiveMode?
 
     package init(
         exchange: ExchangeKind, market: MarketKind, nowMs: Int64, ledgerGeneration: Int64,
@@ -43,6 +46,12 @@ package struct Plan: Sendable, Equatable, Codable {
             for task in pair.tasks {
                 summary.chunks += 1
                 summary.candles += task.candles
+                if archive != nil,
+                    ArchiveLayout.periods(for: task.range, timeframe: task.timeframe, nowMs: nowMs) != nil
+                {
+                    summary.archiveChunks = (summary.archiveChunks ?? 0) + 1
+                    continue
+                }
                 summary.requests += 1
                 summary.weight += Int64(market.klinesWeight(limit: Int(task.candles)))
             }
@@ -207,6 +216,13 @@ package struct PlanSummary: Sendable, Equatable, Codable {
     package var weight: Int64 = 0
     package var duplicates = 0
     package var drift = 0
+    /// Chunks expected from the archive (not counted in `requests` and `weight`); `nil` when the archive is off.
+    package var archiveChunks: Int?
+
+    private enum CodingKeys: String, CodingKey {
+        case chunks, candles, requests, weight, duplicates, drift
+        case archiveChunks = "archive_chunks"
+    }
 }
 
 /// Something `plan` or `audit` found besides missing coverage (§7). Detection arrives with `audit`; the type is

@@ -35,8 +35,9 @@ package enum PlanRenderer {
     }
 
     package static func summaryLine(_ s: PlanSummary) -> String {
-        "Plan: \(s.chunks) chunks to fetch (\(s.candles) candles, ~\(s.requests) requests, ~\(s.weight) weight), "
-            + "\(s.duplicates) duplicates to delete, \(s.drift) drift findings."
+        let archive = s.archiveChunks.map { ", \($0) from the archive" } ?? ""
+        return "Plan: \(s.chunks) chunks to fetch (\(s.candles) candles, ~\(s.requests) requests, ~\(s.weight) weight"
+            + "\(archive)), \(s.duplicates) duplicates to delete, \(s.drift) drift findings."
     }
 
     /// `[2017-08-17T04:00Z, 2017-08-17T20:40Z)`.
