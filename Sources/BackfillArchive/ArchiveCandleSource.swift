@@ -86,7 +86,6 @@ package struct ArchiveCandleSource: CandleSource {
             let periods = ArchiveLayout.periods(for: task.range, timeframe: task.timeframe, nowMs: serverNowMs)
         else { return .notServed("not in the published archive yet") }
         var rows: [Kline] = []
-        rows.reserveCapacity(Int(task.candles))
         var files: [ArchiveFileRef] = []
         for (period, part) in periods {
             let days =
@@ -96,7 +95,7 @@ package struct ArchiveCandleSource: CandleSource {
             if let read = await read(
                 period, part: part, task: task, market: market, instead: instead, serverNowMs: serverNowMs)
             {
-                rows += read.rows
+                if rows.isEmpty { rows = read.rows } else { rows += read.rows }
                 files += read.files
                 continue
             }
@@ -113,7 +112,8 @@ package struct ArchiveCandleSource: CandleSource {
                 files += read.files
             }
         }
-        let closed = rows.filter { $0.closeTime < serverNowMs }
+        // Archive periods are days old: every candle is closed (checked, not copied).
+        let closed = rows.allSatisfy { $0.closeTime < serverNowMs } ? rows : rows.filter { $0.closeTime < serverNowMs }
         guard closed.count == rows.count, Int64(rows.count) == task.candles else { return .holes(closed, files) }
         return .served(rows, files)
     }

@@ -47,7 +47,7 @@ enum ZipReader {
         out.reserveCapacity(Int(entry.uncompressedSize))
         let crc: CRC32
         do {
-            crc = try archive.extract(entry, bufferSize: 1 << 16) { chunk in
+            crc = try archive.extract(entry, bufferSize: 1 << 20) { chunk in
                 guard UInt64(out.count + chunk.count) <= maxEntryBytes else {
                     throw Failure(description: "its entry inflates beyond \(maxEntryBytes) bytes")
                 }
