@@ -49,21 +49,29 @@ package actor ArchiveStore {
     package func load(_ url: String, range: TimeRange) async -> Load {
         useClock += 1
         if let reason = failures[url] { return .unusable(reason) }
+        let task: Task<Load, Never>
         if let entry = loads[url] {
             loads[url]?.used = useClock
             loads[url]?.read = true
-            return await entry.load.value
+            task = entry.load
+        } else {
+            logger.debug("archive: reading \(url)")
+            task = start(url, range: range, read: true)
         }
-        logger.debug("archive: reading \(url)")
+        let load = await task.value
+        if case .unusable(let reason) = load { markUnusable(url, reason) }
+        return load
+    }
+
+    /// The download and verification of one file, as a task every reader of the period awaits.
+    private func start(_ url: String, range: TimeRange, read: Bool) -> Task<Load, Never> {
         let (transport, retry, time, counters) = (transport, retry, time, counters)
         let task = Task {
             await Self.fetch(url, range: range, transport: transport, retry: retry, time: time, counters: counters)
         }
-        loads[url] = (task, useClock, true)
-        evict()
-        let load = await task.value
-        if case .unusable(let reason) = load { markUnusable(url, reason) }
-        return load
+        loads[url] = (task, useClock, read)
+        evict(keeping: url)
+        return task
     }
 
     /// Starts fetching a period a task will probably read next (the one after the period being read), so that its
@@ -73,12 +81,7 @@ package actor ArchiveStore {
         guard loads[url] == nil, failures[url] == nil else { return }
         logger.debug("archive: prefetching \(url)")
         useClock += 1
-        let (transport, retry, time, counters) = (transport, retry, time, counters)
-        let task = Task {
-            await Self.fetch(url, range: range, transport: transport, retry: retry, time: time, counters: counters)
-        }
-        loads[url] = (task, useClock, false)
-        evict()
+        _ = start(url, range: range, read: false)
     }
 
     /// Remembers that a file cannot be used (its CSV failed when a task parsed it) and frees it.
@@ -110,8 +113,8 @@ package actor ArchiveStore {
 
     /// Drops periods no running task needs beyond `capacity`: those already read first (least recently used
     /// first), then prefetched ones not read yet (readers keep what they hold).
-    private func evict() {
-        let idle = loads.filter { pins[$0.key] == nil }
+    private func evict(keeping kept: String? = nil) {
+        let idle = loads.filter { pins[$0.key] == nil && $0.key != kept }
         guard idle.count > capacity else { return }
         let order = idle.sorted { ($0.value.read ? 0 : 1, $0.value.used) < ($1.value.read ? 0 : 1, $1.value.used) }
         for (url, _) in order.prefix(idle.count - capacity) { loads[url] = nil }
