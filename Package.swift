@@ -32,6 +32,8 @@ var package = Package(
         .target(name: "BackfillModel"),
         // glibc's mmap threshold, fixed by the executable at start (its header says why).
         .target(name: "CAllocator"),
+        // zlib's crc32 for zip entries (ZipReader.swift), linked from the system zlib that ZIPFoundation uses too.
+        .target(name: "CZlibCRC", linkerSettings: [.linkedLibrary("z")]),
         .target(
             name: "BackfillSpec",
             dependencies: [
@@ -57,7 +59,7 @@ var package = Package(
         .target(
             name: "BackfillArchive",
             dependencies: [
-                "BackfillModel", "BackfillSpec", "BackfillExchange",
+                "BackfillModel", "BackfillSpec", "BackfillExchange", "CZlibCRC",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
@@ -146,6 +148,6 @@ if ProcessInfo.processInfo.environment["BACKFILL_FUZZ"] != nil {
     }
 }
 
-for target in package.targets where target.type != .plugin && target.name != "CAllocator" {
+for target in package.targets where target.type != .plugin && !["CAllocator", "CZlibCRC"].contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
 }

@@ -1,3 +1,4 @@
+import CZlibCRC
 import Foundation
 import ZIPFoundation
 
@@ -45,11 +46,17 @@ enum ZipReader {
         }
         var out: [UInt8] = []
         out.reserveCapacity(Int(entry.uncompressedSize))
-        let crc: CRC32
+        // The CRC-32 by zlib over the inflated bytes (ZIPFoundation's own is a table loop on Linux).
+        var crc: UInt32 = 0
         do {
-            crc = try archive.extract(entry, bufferSize: 1 << 20) { chunk in
+            _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: true) { chunk in
                 guard UInt64(out.count + chunk.count) <= maxEntryBytes else {
                     throw Failure(description: "its entry inflates beyond \(maxEntryBytes) bytes")
+                }
+                chunk.withUnsafeBytes { bytes in
+                    if let base = bytes.baseAddress {
+                        crc = backfill_crc32(crc, base.assumingMemoryBound(to: UInt8.self), bytes.count)
+                    }
                 }
                 out.append(contentsOf: chunk)
             }
