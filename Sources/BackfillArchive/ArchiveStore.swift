@@ -122,16 +122,7 @@ package actor ArchiveStore {
 
     /// The digest the archive's `.CHECKSUM` of `url` gives now (`audit --verify-remote`), never cached.
     package func currentChecksum(_ url: String) async -> CurrentChecksum {
-        let name = String(url.split(separator: "/").last ?? "")
-        switch await Self.get(url + ".CHECKSUM", transport: transport, retry: retry, time: time, counters: counters) {
-        case .notFound: return .gone
-        case .failed(let reason): return .failed(".CHECKSUM \(reason)")
-        case .body(let body):
-            guard let digest = Self.checksum(body, name: name) else {
-                return .failed(".CHECKSUM is not '<sha256>  \(name)'")
-            }
-            return .digest(digest)
-        }
+        await Self.readChecksum(url, transport: transport, retry: retry, time: time, counters: counters)
     }
 
     package enum CurrentChecksum: Sendable, Equatable {
@@ -141,6 +132,23 @@ package actor ArchiveStore {
         case failed(String)
     }
 
+    /// The `.CHECKSUM` beside `url`, fetched and parsed.
+    static func readChecksum(
+        _ url: String, transport: any HTTPTransport, retry: RetryPolicy, time: any TimeSource,
+        counters: ArchiveCounters
+    ) async -> CurrentChecksum {
+        let name = String(url.split(separator: "/").last ?? "")
+        switch await get(url + ".CHECKSUM", transport: transport, retry: retry, time: time, counters: counters) {
+        case .notFound: return .gone
+        case .failed(let reason): return .failed(".CHECKSUM \(reason)")
+        case .body(let body):
+            guard let digest = checksum(body, name: name) else {
+                return .failed(".CHECKSUM is not '<sha256>  \(name)'")
+            }
+            return .digest(digest)
+        }
+    }
+
     /// CHECKSUM, then the zip, verified and indexed.
     static func fetch(
         _ url: String, range: TimeRange, transport: any HTTPTransport, retry: RetryPolicy, time: any TimeSource,
@@ -148,14 +156,10 @@ package actor ArchiveStore {
     ) async -> Load {
         let name = String(url.split(separator: "/").last ?? "")
         let expected: String
-        switch await get(url + ".CHECKSUM", transport: transport, retry: retry, time: time, counters: counters) {
-        case .notFound: return .unusable("no .CHECKSUM beside it (HTTP 404): not used")
-        case .failed(let reason): return .unusable(".CHECKSUM \(reason)")
-        case .body(let body):
-            guard let digest = checksum(body, name: name) else {
-                return .unusable(".CHECKSUM is not '<sha256>  \(name)'")
-            }
-            expected = digest
+        switch await readChecksum(url, transport: transport, retry: retry, time: time, counters: counters) {
+        case .gone: return .unusable("no .CHECKSUM beside it (HTTP 404): not used")
+        case .failed(let reason): return .unusable(reason)
+        case .digest(let digest): expected = digest
         }
         let zip: [UInt8]
         switch await get(url, transport: transport, retry: retry, time: time, counters: counters) {
