@@ -79,19 +79,21 @@ extension Ledger {
                     """, arguments: [exchange.rawValue, market.rawValue, symbol, timeframe])
             var files: [RegisteredFile] = []
             while let row = try cursor.next() {
-                let start: Int64 = try row.decode(atIndex: 6)
-                let end: Int64 = try row.decode(atIndex: 7)
-                guard let range = TimeRange(start, end) else { continue }
-                files.append(
-                    RegisteredFile(
-                        id: try row.decode(atIndex: 0), path: try row.decode(atIndex: 1),
-                        sha256: try row.decode(atIndex: 2), symbol: try row.decode(atIndex: 3),
-                        symbolId: try row.decode(atIndex: 4),
-                        timeframe: try row.decoded(5, path: path), range: range, bytes: try row.decode(atIndex: 8),
-                        status: try row.decoded(9, path: path), createdAt: try row.decode(atIndex: 10)))
+                if let file = try registeredFile(row) { files.append(file) }
             }
             return files
         }
+    }
+
+    /// A ``RegisteredFile`` from the first 11 columns of `row` (id, path, sha256, symbol, symbol_id, timeframe,
+    /// t_start, t_end, bytes, status, created_at); `nil` for a row whose range is empty.
+    func registeredFile(_ row: Row) throws -> RegisteredFile? {
+        guard let range = TimeRange(try row.decode(atIndex: 6), try row.decode(atIndex: 7)) else { return nil }
+        return RegisteredFile(
+            id: try row.decode(atIndex: 0), path: try row.decode(atIndex: 1), sha256: try row.decode(atIndex: 2),
+            symbol: try row.decode(atIndex: 3), symbolId: try row.decode(atIndex: 4),
+            timeframe: try row.decoded(5, path: path), range: range, bytes: try row.decode(atIndex: 8),
+            status: try row.decoded(9, path: path), createdAt: try row.decode(atIndex: 10))
     }
 
     /// What `audit` reads of each registered file, per pair, streamed in range order (no array of a million rows).

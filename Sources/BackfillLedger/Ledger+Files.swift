@@ -105,30 +105,23 @@ extension Ledger {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT f.id, f.path, f.sha256, f.symbol, f.symbol_id, f.timeframe, f.t_start, f.t_end, f.bytes,
-                           f.status, f.created_at, a.url, a.sha256, a.t_start, a.t_end, a.verified_at,
-                           (SELECT n.sha256 FROM archive_files n WHERE n.url = a.url AND n.id > a.id
-                            ORDER BY n.id DESC LIMIT 1)
-                    FROM archive_files a
-                    JOIN file_archives fa ON fa.archive_file_id = a.id
-                    JOIN files f ON f.id = fa.file_id
-                    WHERE f.exchange = ? AND f.market = ? AND f.status <> 'deleted'
-                      AND EXISTS (SELECT 1 FROM archive_files n WHERE n.url = a.url AND n.id > a.id)
-                    ORDER BY f.symbol, f.timeframe, f.t_start
+                    SELECT * FROM (
+                        SELECT f.id, f.path, f.sha256, f.symbol, f.symbol_id, f.timeframe, f.t_start, f.t_end,
+                               f.bytes, f.status, f.created_at, a.url, a.sha256 AS old_sha256, a.t_start AS a_start,
+                               a.t_end AS a_end, a.verified_at,
+                               (SELECT n.sha256 FROM archive_files n WHERE n.url = a.url AND n.id > a.id
+                                ORDER BY n.id DESC LIMIT 1) AS newer
+                        FROM archive_files a
+                        JOIN file_archives fa ON fa.archive_file_id = a.id
+                        JOIN files f ON f.id = fa.file_id
+                        WHERE f.exchange = ? AND f.market = ? AND f.status <> 'deleted'
+                    ) WHERE newer IS NOT NULL
+                    ORDER BY symbol, timeframe, t_start
                     """, arguments: [exchange.rawValue, market.rawValue]
             ).compactMap { row in
-                guard let range = TimeRange(try row.decode(atIndex: 6), try row.decode(atIndex: 7)),
-                    let archiveRange = TimeRange(try row.decode(atIndex: 13), try row.decode(atIndex: 14))
-                else { return nil }
-                let file = RegisteredFile(
-                    id: try row.decode(atIndex: 0), path: try row.decode(atIndex: 1),
-                    sha256: try row.decode(atIndex: 2),
-                    symbol: try row.decode(atIndex: 3), symbolId: try row.decode(atIndex: 4),
-                    timeframe: try row.decoded(5, path: path), range: range, bytes: try row.decode(atIndex: 8),
-                    status: try row.decoded(9, path: path), createdAt: try row.decode(atIndex: 10))
-                let old = ArchiveFileRef(
-                    url: try row.decode(atIndex: 11), sha256: try row.decode(atIndex: 12), range: archiveRange,
-                    verifiedAtMs: try row.decode(atIndex: 15))
+                guard let file = try registeredFile(row), let old = try Self.archiveFileRef(row, from: 11) else {
+                    return nil
+                }
                 return (file, old, try row.decode(atIndex: 16))
             }
         }
@@ -144,15 +137,19 @@ extension Ledger {
                     FROM file_archives f JOIN archive_files a ON a.id = f.archive_file_id
                     WHERE f.file_id = ? ORDER BY a.t_start
                     """, arguments: [id]
-            ).compactMap { row in
-                let start: Int64 = try row.decode(atIndex: 2)
-                let end: Int64 = try row.decode(atIndex: 3)
-                guard let range = TimeRange(start, end) else { return nil }
-                return ArchiveFileRef(
-                    url: try row.decode(atIndex: 0), sha256: try row.decode(atIndex: 1), range: range,
-                    verifiedAtMs: try row.decode(atIndex: 4))
-            }
+            ).compactMap { row in try Self.archiveFileRef(row, from: 0) }
         }
+    }
+
+    /// An ``ArchiveFileRef`` from five columns of `row` starting at `first` (url, sha256, t_start, t_end,
+    /// verified_at); `nil` for an empty range.
+    static func archiveFileRef(_ row: Row, from first: Int) throws -> ArchiveFileRef? {
+        guard let range = TimeRange(try row.decode(atIndex: first + 2), try row.decode(atIndex: first + 3)) else {
+            return nil
+        }
+        return ArchiveFileRef(
+            url: try row.decode(atIndex: first), sha256: try row.decode(atIndex: first + 1), range: range,
+            verifiedAtMs: try row.decode(atIndex: first + 4))
     }
 
     /// The path of the file registered with this content in the same series (exchange, market, symbol,
