@@ -47,22 +47,24 @@ package struct ExchangeBundle: Sendable {
                 logger: logger)
             let client = binance.client
             let rest = BinanceCandleSource(client: client)
+            var source: any CandleSource = rest
+            var store: ArchiveStore?
+            var transport: AsyncHTTPClientTransport?
+            if let archive, archive.mode != .off {
+                // The archive has no weight: its own connection pool, bodies up to 128 MB (a day of 1s is ~3 MB).
+                let pool = AsyncHTTPClientTransport(connections: connections, maxBodyBytes: 128 << 20)
+                let files = ArchiveStore(
+                    layout: ArchiveLayout(baseURL: archive.url), transport: pool, capacity: 1, logger: logger)
+                source = ArchiveCandleSource(rest: rest, store: files, mode: archive.mode)
+                (store, transport) = (files, pool)
+            }
+            let candles = source
             var bundle = ExchangeBundle(
-                markets: binance, candles: { _ in rest },
+                markets: binance, candles: { _ in candles },
                 prepare: { _ = try await client.exchangeInfo() }, weightLimit: { await client.governor.limit },
                 counters: client.counters)
-            guard let archive, archive.mode != .off else { return bundle }
-            // The archive has no weight: its own connection pool, bodies up to 128 MB (a day of 1s is ~3 MB).
-            let transport = AsyncHTTPClientTransport(connections: connections, maxBodyBytes: 128 << 20)
-            let store = ArchiveStore(
-                layout: ArchiveLayout(baseURL: archive.url), transport: transport,
-                capacity: 1, logger: logger)
-            let source = ArchiveCandleSource(rest: rest, store: store, mode: archive.mode)
-            bundle = ExchangeBundle(
-                markets: binance, candles: { _ in source }, prepare: bundle.prepare, weightLimit: bundle.weightLimit,
-                counters: bundle.counters)
             bundle.archive = store
-            bundle.closeArchive = { await transport.shutdown() }
+            if let transport { bundle.closeArchive = { await transport.shutdown() } }
             return bundle
         }
     }
