@@ -114,30 +114,22 @@ package enum RunEnvironment {
         for (name, path) in [("LANDING_DIR", landing), ("LEDGER_PATH", ledger)] where path.contains("\0") {
             throw Failure(variable: name, reason: "is not a usable path")
         }
-        let baseURL = try value("BINANCE_BASE_URL")
-        if let baseURL {
-            guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
+        /// An `http(s)://host[:port][/path]` URL without a query, or nothing.
+        func httpBaseURL(_ name: String) throws(Failure) -> String? {
+            guard let text = try value(name) else { return nil }
+            guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
                 url.query == nil
-            else {
-                throw Failure(
-                    variable: "BINANCE_BASE_URL", reason: "'\(Escaped.value(baseURL))' is not an http(s) base URL")
-            }
+            else { throw Failure(variable: name, reason: "'\(Escaped.value(text))' is not an http(s) base URL") }
+            return text
         }
+        let baseURL = try httpBaseURL("BINANCE_BASE_URL")
         let archive = try value("ARCHIVE").map { (text: String) throws(Failure) -> ArchiveMode in
             guard let mode = ArchiveMode(rawValue: text) else {
                 throw Failure(variable: "ARCHIVE", reason: "'\(Escaped.value(text))' is not auto, off or only")
             }
             return mode
         }
-        let archiveURL = try value("ARCHIVE_URL")
-        if let archiveURL {
-            guard let url = URL(string: archiveURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
-                url.query == nil
-            else {
-                throw Failure(
-                    variable: "ARCHIVE_URL", reason: "'\(Escaped.value(archiveURL))' is not an http(s) base URL")
-            }
-        }
+        let archiveURL = try httpBaseURL("ARCHIVE_URL")
         func at(_ name: String) -> SourceLocation { SourceLocation(file: name, line: 0, column: 0) }
         var file = PlanFile(
             path: "environment", version: 1, exchange: .binance, market: market, baseURL: baseURL, landing: landing,
@@ -152,7 +144,7 @@ package enum RunEnvironment {
                     timeframes: timeframes.map { Located($0, at: at("TIMEFRAME")) })
             ])
         file.archive = archive
-        file.archiveURL = archiveURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        file.archiveURL = archiveURL
         // The plan's identity for the ledger's `runs`: the knobs as read (never the API key or secret).
         let identity = knobs.map { "\($0)=\(environment[$0] ?? "")" }.joined(separator: "\n")
         return .plan(LoadedPlan(file: file, sha256: SHA256Hex.digest(Array(identity.utf8))))
