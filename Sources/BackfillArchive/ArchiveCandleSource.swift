@@ -37,8 +37,13 @@ package struct ArchiveCandleSource: CandleSource {
     /// The archive files a task reads first (its months or days; a fallback's days are not counted).
     func urls(_ task: PlanTask, market: MarketKind, serverNowMs: Int64) -> [String] {
         (ArchiveLayout.periods(for: task.range, timeframe: task.timeframe, nowMs: serverNowMs) ?? []).map {
-            store.layout.url(market: market, symbolId: task.symbolId, timeframe: task.timeframe, period: $0.period)
+            url($0.period, task: task, market: market)
         }
+    }
+
+    /// The zip of `period` for the task's symbol and interval.
+    func url(_ period: ArchivePeriod, task: PlanTask, market: MarketKind) -> String {
+        store.layout.url(market: market, symbolId: task.symbolId, timeframe: task.timeframe, period: period)
     }
 
     /// REST's answer (what `audit --verify-remote` compares a REST-made file with).
@@ -123,8 +128,7 @@ package struct ArchiveCandleSource: CandleSource {
         _ period: ArchivePeriod, part: TimeRange, task: PlanTask, market: MarketKind, instead: String,
         serverNowMs: Int64
     ) async -> (rows: [Kline], files: [ArchiveFileRef])? {
-        let url = store.layout.url(
-            market: market, symbolId: task.symbolId, timeframe: task.timeframe, period: period)
+        let url = self.url(period, task: task, market: market)
         let table: ArchiveTable
         let ref: ArchiveFileRef
         switch await store.load(url, range: period.range) {
@@ -135,7 +139,7 @@ package struct ArchiveCandleSource: CandleSource {
             let next = period.next
             if ArchiveLayout.expectedFrom(next) <= serverNowMs {
                 await store.prefetch(
-                    store.layout.url(market: market, symbolId: task.symbolId, timeframe: task.timeframe, period: next),
+                    self.url(next, task: task, market: market),
                     range: next.range)
             }
         case .unusable(let reason):
