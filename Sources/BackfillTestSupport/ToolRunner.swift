@@ -35,6 +35,19 @@ package struct ToolRunner: Sendable {
         self.environment = env
     }
 
+    /// Starts the tool in `directory` with its output discarded and returns at once (the crash tests kill it).
+    package func start(_ arguments: [String], in directory: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = executable
+        process.environment = environment
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// Runs the tool in `directory` and waits for it without holding a thread of the pool Swift concurrency runs on
     /// (on Linux, Dispatch's global queue, a few threads on two cores): an in-process fake Binance serves on that
     /// pool, so tests blocked in the synchronous ``run(_:in:)`` can starve the server the tool is talking to. The

@@ -297,14 +297,7 @@ struct ArchiveCrashTests {
             var killedBeforeEnd = 0
             for moment in 0..<8 {
                 let dir = try workspace("archive-crash-\(moment)")
-                let process = Process()
-                process.executableURL = tool.executable
-                process.environment = tool.environment
-                process.arguments = arguments
-                process.currentDirectoryURL = dir.url
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
+                let process = try tool.start(arguments, in: dir.url)
                 try await Task.sleep(for: .milliseconds(100 + moment * 150))
                 if process.isRunning { killedBeforeEnd += 1 }
                 kill(process.processIdentifier, SIGKILL)

@@ -65,14 +65,7 @@ struct CrashLoopTests {
             var random = SplitMix(state: seed)
             var killedRunning = 0
             for kill in 0..<Self.kills {
-                let process = Process()
-                process.executableURL = slowed.executable
-                process.environment = slowed.environment
-                process.arguments = arguments
-                process.currentDirectoryURL = dir.url
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
+                let process = try slowed.start(arguments, in: dir.url)
                 let delay = 60 + Int(random.next() % 190)
                 try await Task.sleep(for: .milliseconds(delay))
                 if process.isRunning { killedRunning += 1 }

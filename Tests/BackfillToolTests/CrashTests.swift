@@ -70,14 +70,7 @@ struct CrashTests {
         var adoptions = 0
         for moment in 0..<24 {
             let dir = try Self.workspace("crash-\(moment)")
-            let process = Process()
-            process.executableURL = tool.executable
-            process.environment = tool.environment
-            process.arguments = arguments
-            process.currentDirectoryURL = dir.url
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try tool.start(arguments, in: dir.url)
             try await Task.sleep(for: .milliseconds(10 + moment * 10))
             if process.isRunning { killedBeforeEnd += 1 }
             kill(process.processIdentifier, SIGKILL)
