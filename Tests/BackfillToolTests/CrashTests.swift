@@ -100,7 +100,9 @@ struct CrashTests {
         let dir = try Self.workspace("signal")
         let process = Process()
         process.executableURL = tool.executable
-        process.environment = ToolRunner(environment: ["BACKFILL_TEST_STAGE_DELAY_MS": "20"]).environment
+        // 60 ms per stage: the run lasts some 3 s, so a test process slowed by the suite's other tests still signals
+        // it mid-run (at 20 ms a loaded CI run finished before the signal).
+        process.environment = ToolRunner(environment: ["BACKFILL_TEST_STAGE_DELAY_MS": "60"]).environment
         process.arguments = ["apply", "plan.yaml", "--now-ms", Self.now, "--parallelism", "2"]
         process.currentDirectoryURL = dir.url
         let out = Pipe()
