@@ -23,6 +23,8 @@ var package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Modules along dependency lines (the compiler keeps the boundaries): the model is pure (Foundation only);
@@ -44,7 +46,14 @@ var package = Package(
         ),
         .target(
             name: "BackfillLedger",
-            dependencies: ["BackfillModel", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "BackfillModel", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
         .target(
             name: "BackfillExchange",
@@ -95,7 +104,7 @@ var package = Package(
         ),
         .target(
             name: "BackfillTestSupport",
-            dependencies: ["BackfillEngine", "BackfillModel", "BackfillExchange", "FakeBinance"]
+            dependencies: ["BackfillEngine", "BackfillModel", "BackfillExchange", "BackfillLedger", "FakeBinance"]
         ),
         .testTarget(
             name: "BackfillCoreTests",

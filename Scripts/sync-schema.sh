@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates Sources/BackfillLedger/LedgerSchema.swift from schema/ledger.sql (v1, the reference DDL) and
-# schema/ledger-vN.sql (vN, N >= 2).
+# schema/ledger-vN.sql (vN, N >= 2), and Sources/BackfillLedger/PostgresLedgerSchema.swift from
+# schema/postgres/ledger-vN.sql (the PostgreSQL ledger's migrations, numbered with SQLite's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 - <<'PY'
@@ -19,4 +20,19 @@ for number, path in migrations:
               f'    package static let v{number} = #"""\n' + open(path).read() + '\n"""#\n')
 swift += '}\n'
 open('Sources/BackfillLedger/LedgerSchema.swift', 'w').write(swift)
+pg = sorted((int(re.search(r'-v(\d+)\.sql$', path).group(1)), path) for path in glob.glob('schema/postgres/ledger-v*.sql'))
+swift = ('// Generated from schema/postgres/ledger-v*.sql by Scripts/sync-schema.sh; LedgerSchemaTests keeps them '
+         'identical.\n\n'
+         '/// The PostgreSQL ledger\'s DDL, one entry per numbered migration (numbered with the SQLite ledger\'s).\n'
+         'package enum PostgresLedgerSchema {\n'
+         '    /// The migrations in order: identifier and text.\n'
+         '    package static let migrations: [(identifier: String, sql: String)] = [\n')
+for number, path in pg:
+    swift += f'        ("v{number}", v{number}),\n'
+swift += '    ]\n'
+for number, path in pg:
+    swift += (f'\n    /// Migration `v{number}`: the text of `{path}`.\n'
+              f'    package static let v{number} = #"""\n' + open(path).read() + '\n"""#\n')
+swift += '}\n'
+open('Sources/BackfillLedger/PostgresLedgerSchema.swift', 'w').write(swift)
 PY

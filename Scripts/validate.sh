@@ -25,7 +25,9 @@ check ArgumentParser 'Sources/backfill-tool/'
 check Crypto 'Sources/BackfillSpec/SHA256Hex.swift'
 check AsyncHTTPClient 'Sources/BackfillExchange/AsyncHTTPClientTransport.swift'
 check NIOHTTP1 'Sources/BackfillExchange/AsyncHTTPClientTransport.swift|Sources/FakeBinance/'
-check NIOPosix 'Sources/FakeBinance/|Sources/BackfillEngine/Apply/BlockingIOPool.swift'
+check NIOPosix 'Sources/FakeBinance/|Sources/BackfillEngine/Apply/BlockingIOPool.swift|Sources/BackfillLedger/Database/PostgresLedgerDatabase.swift'
+check PostgresNIO 'Sources/BackfillLedger/Database/PostgresLedgerDatabase.swift'
+check NIOSSL 'Sources/BackfillLedger/Database/PostgresLedgerDatabase.swift'
 check ZIPFoundation 'Sources/FakeBinance/FakeArchive.swift|Sources/BackfillArchive/ZipReader.swift'
 # The model stays pure: Foundation and the standard library's Synchronization at most.
 offenders=$(grep -rhE "^import " Sources/BackfillModel | sort -u | grep -vE "^import (Foundation|Synchronization)$" || true)

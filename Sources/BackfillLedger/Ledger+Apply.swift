@@ -1,6 +1,5 @@
 import BackfillModel
 import Foundation
-import GRDB
 
 /// What registering one task's result did.
 package enum CommitResult: Sendable, Equatable {
@@ -65,8 +64,8 @@ extension Ledger {
 
     /// Group commit: registers several tasks' results in one transaction, in order, each exactly as
     /// ``commit(_:watermark:actor:at:)`` or ``commitGap(exchange:market:pair:range:watermark:actor:at:)`` would, and
-    /// moves each pair's watermark to the end of its coverage contiguous from its first candle. The write runs on
-    /// GRDB's writer queue, off the caller's thread.
+    /// moves each pair's watermark to the end of its coverage contiguous from its first candle. The write runs off
+    /// the caller's thread.
     /// - Parameter coverage: each pair's files ∪ gaps before the batch.
     /// - Returns: one result per entry, and the coverage after the batch (duplicates add none).
     package func commit(
@@ -130,10 +129,15 @@ extension Ledger {
     /// Opens a run record; returns its id.
     package func startRun(command: String, planSHA256: String?, at now: Int64 = Ledger.nowMs()) throws -> Int64 {
         try write { db in
-            try db.execute(
-                sql: "INSERT INTO runs (command, started_at, plan_sha256, outcome) VALUES (?, ?, ?, 'running')",
-                arguments: [command, now, planSHA256])
-            return db.lastInsertedRowID
+            guard
+                let id = try db.fetchOne(
+                    Int64.self,
+                    sql: """
+                        INSERT INTO runs (command, started_at, plan_sha256, outcome) VALUES (?, ?, ?, 'running')
+                        RETURNING id
+                        """, arguments: [command, now, planSHA256])
+            else { throw LedgerError.sqlite("\(path): no id for the new run") }
+            return id
         }
     }
 

@@ -1,6 +1,5 @@
 import BackfillModel
 import Foundation
-import GRDB
 
 /// One registered file as `audit` sees it.
 package struct RegisteredFile: Sendable, Equatable {
@@ -43,16 +42,15 @@ extension Ledger {
         symbol: String, symbolId: String, timeframe: Timeframe
     )] {
         try read { db in
-            let next = try db.makeStatement(
-                sql: """
-                    SELECT symbol, timeframe, symbol_id FROM files INDEXED BY files_coverage
-                    WHERE exchange = ? AND market = ? AND (symbol, timeframe) > (?, ?)
-                    ORDER BY symbol, timeframe LIMIT 1
-                    """)
+            let next = """
+                SELECT symbol, timeframe, symbol_id FROM files INDEXED BY files_coverage
+                WHERE exchange = ? AND market = ? AND (symbol, timeframe) > (?, ?)
+                ORDER BY symbol, timeframe LIMIT 1
+                """
             var pairs: [(symbol: String, symbolId: String, timeframe: Timeframe)] = []
             var after = ("", "")
-            while let row = try Row.fetchOne(
-                next, arguments: [exchange.rawValue, market.rawValue, after.0, after.1])
+            while let row = try db.fetchOne(
+                sql: next, arguments: [exchange.rawValue, market.rawValue, after.0, after.1])
             {
                 let pair: (symbol: String, symbolId: String, timeframe: Timeframe) = (
                     try row.decode(atIndex: 0), try row.decode(atIndex: 2), try row.decoded(1, path: path)
@@ -69,16 +67,15 @@ extension Ledger {
         exchange: ExchangeKind, market: MarketKind, symbol: String, timeframe: Timeframe
     ) throws -> [RegisteredFile] {
         try read { db in
-            let cursor = try Row.fetchCursor(
-                db,
+            var files: [RegisteredFile] = []
+            try db.forEachRow(
                 sql: """
                     SELECT id, path, sha256, symbol, symbol_id, timeframe, t_start, t_end, bytes, status, created_at
                     FROM files INDEXED BY files_coverage
                     WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ?
                     ORDER BY t_start, t_end
-                    """, arguments: [exchange.rawValue, market.rawValue, symbol, timeframe])
-            var files: [RegisteredFile] = []
-            while let row = try cursor.next() {
+                    """, arguments: [exchange.rawValue, market.rawValue, symbol, timeframe]
+            ) { row in
                 if let file = try registeredFile(row) { files.append(file) }
             }
             return files
@@ -87,7 +84,7 @@ extension Ledger {
 
     /// A ``RegisteredFile`` from the first 11 columns of `row` (id, path, sha256, symbol, symbol_id, timeframe,
     /// t_start, t_end, bytes, status, created_at); `nil` for a row whose range is empty.
-    func registeredFile(_ row: Row) throws -> RegisteredFile? {
+    func registeredFile(_ row: LedgerRow) throws -> RegisteredFile? {
         guard let range = TimeRange(try row.decode(atIndex: 6), try row.decode(atIndex: 7)) else { return nil }
         return RegisteredFile(
             id: try row.decode(atIndex: 0), path: try row.decode(atIndex: 1), sha256: try row.decode(atIndex: 2),
@@ -121,19 +118,21 @@ extension Ledger {
             // The path is compared with the canonical name in place (no string made, no SQL concatenation, which
             // costs more than the rest of the row).
             let prefix = Array(canonicalPrefix.utf8)
-            let cursor = try Row.fetchCursor(
-                db,
+            try db.forEachRow(
                 sql: """
                     SELECT id, path, t_start, t_end, bytes, status, created_at, mtime_ns, inode
                     FROM files INDEXED BY files_coverage
                     WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ?
                     ORDER BY t_start, t_end
-                    """, arguments: [exchange.rawValue, market.rawValue, symbol, timeframe])
-            while let row = try cursor.next() {
-                guard let range = TimeRange(try row.decode(atIndex: 2), try row.decode(atIndex: 3)) else { continue }
-                let canonical =
-                    row.dataNoCopy(atIndex: 1)?.withUnsafeBytes { LandingPath.range(ofName: $0, prefix: prefix) }
-                    == range
+                    """, arguments: [exchange.rawValue, market.rawValue, symbol, timeframe]
+            ) { row in
+                guard let range = TimeRange(try row.decode(atIndex: 2), try row.decode(atIndex: 3)) else { return }
+                var named: TimeRange?
+                _ = row.withUTF8(atIndex: 1) { bytes in
+                    named = LandingPath.range(ofName: bytes, prefix: prefix)
+                    return true
+                }
+                let canonical = named == range
                 let modifiedNs: Int64? = try row.decode(atIndex: 7)
                 let inode: Int64? = try row.decode(atIndex: 8)
                 let bytes: Int = try row.decode(atIndex: 4)
@@ -151,7 +150,7 @@ extension Ledger {
 
     /// A registered file's SHA-256.
     package func sha256(ofFile id: Int64) throws -> String? {
-        try read { db in try String.fetchOne(db, sql: "SELECT sha256 FROM files WHERE id = ?", arguments: [id]) }
+        try read { db in try db.fetchOne(String.self, sql: "SELECT sha256 FROM files WHERE id = ?", arguments: [id]) }
     }
 
     /// The registered path holding content with this SHA-256 in the same series, if any (§5 Duplicate content).

@@ -1,6 +1,5 @@
 import BackfillModel
 import Foundation
-import GRDB
 
 /// A registered file as the consumer side sees it (`ledger files`, `claim`, `complete`, `release`).
 package struct LedgerFile: Sendable, Equatable, Codable {
@@ -40,7 +39,7 @@ package struct LedgerFile: Sendable, Equatable, Codable {
         lease_owner, lease_expires_at, created_at, updated_at
         """
 
-    init(row: Row, ledgerPath: String) throws {
+    init(row: LedgerRow, ledgerPath: String) throws {
         id = try row.decode(atIndex: 0)
         path = try row.decode(atIndex: 1)
         sha256 = try row.decode(atIndex: 2)
@@ -102,7 +101,7 @@ extension Ledger {
         try write { db in try Self.expireLeases(actor: actor, at: now, db: db) }
     }
 
-    static func expireLeases(actor: String, at now: Int64, db: Database) throws -> Int {
+    static func expireLeases(actor: String, at now: Int64, db: any LedgerConnection) throws -> Int {
         try db.execute(
             sql: """
                 UPDATE files INDEXED BY files_leases
@@ -110,7 +109,6 @@ extension Ledger {
                     status_reason = 'lease of ' || lease_owner || ' expired'
                 WHERE status = 'processing' AND lease_expires_at <= ?
                 """, arguments: [now, actor, now])
-        return db.changesCount
     }
 
     /// Claims the oldest `downloaded` files for `owner` with a lease, atomically (after returning expired leases).
@@ -119,16 +117,17 @@ extension Ledger {
     ) throws -> [LedgerFile] {
         let (expires, overflow) = now.addingReportingOverflow(leaseMs)
         let expiresAt = overflow ? Int64.max : expires
+        // PostgreSQL: claimers on other hosts skip the rows one of them is taking instead of waiting for it.
+        let skipLocked = backend == .postgresql ? " FOR UPDATE SKIP LOCKED" : ""
         return try write { db in
             _ = try Self.expireLeases(actor: owner, at: now, db: db)
-            let rows = try Row.fetchAll(
-                db,
+            let rows = try db.fetchAll(
                 sql: """
                     UPDATE files
                     SET status = 'processing', lease_owner = ?, lease_expires_at = ?, updated_at = ?, updated_by = ?,
                         status_reason = 'claimed'
                     WHERE id IN (SELECT id FROM files INDEXED BY files_queue WHERE status = 'downloaded'
-                                 ORDER BY created_at, id LIMIT ?)
+                                 ORDER BY created_at, id LIMIT ?\(skipLocked))
                     RETURNING \(LedgerFile.columns)
                     """, arguments: [owner, expiresAt, now, owner, limit])
             return try rows.map { try LedgerFile(row: $0, ledgerPath: path) }.sorted {
@@ -148,16 +147,15 @@ extension Ledger {
             var done: [LedgerFile] = []
             for id in ids {
                 guard
-                    let row = try Row.fetchOne(
-                        db, sql: "SELECT status, lease_owner FROM files WHERE id = ?", arguments: [id])
+                    let row = try db.fetchOne(
+                        sql: "SELECT status, lease_owner FROM files WHERE id = ?", arguments: [id])
                 else { throw LedgerError.unknownFile(id: id) }
                 let status: FileStatus = try row.decoded(0, path: path)
                 let holder: String? = try row.decode(atIndex: 1)
                 guard status == .processing, holder == owner else {
                     throw LedgerError.leaseNotHeld(fileId: id, owner: owner, status: status, holder: holder)
                 }
-                let updated = try Row.fetchOne(
-                    db,
+                let updated = try db.fetchOne(
                     sql: """
                         UPDATE files SET status = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?,
                                          updated_by = ?, status_reason = ?
@@ -174,23 +172,23 @@ extension Ledger {
     package func files(_ filter: FileFilter) throws -> [LedgerFile] {
         try read { db in
             var conditions: [String] = []
-            var arguments = StatementArguments()
+            var arguments: [(any LedgerBindable)?] = []
             if let status = filter.status {
                 conditions.append("status = ?")
-                arguments += [status]
+                arguments.append(status)
             }
             if let symbol = filter.symbol {
                 conditions.append("symbol = ?")
-                arguments += [symbol]
+                arguments.append(symbol)
             }
             if let timeframe = filter.timeframe {
                 conditions.append("timeframe = ?")
-                arguments += [timeframe]
+                arguments.append(timeframe)
             }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             let limit = filter.limit.map { " LIMIT \(max(0, $0))" } ?? ""
-            return try Row.fetchAll(
-                db, sql: "SELECT \(LedgerFile.columns) FROM files \(whereClause) ORDER BY created_at, id\(limit)",
+            return try db.fetchAll(
+                sql: "SELECT \(LedgerFile.columns) FROM files \(whereClause) ORDER BY created_at, id\(limit)",
                 arguments: arguments
             ).map { try LedgerFile(row: $0, ledgerPath: path) }
         }
@@ -201,11 +199,11 @@ extension Ledger {
         try read { db in
             var series: [String: SeriesCounts] = [:]
             var order: [String] = []
-            let rows = try Row.fetchAll(
-                db,
+            let rows = try db.fetchAll(
                 sql: """
-                    SELECT exchange, market, symbol, symbol_id, timeframe, status, COUNT(*), SUM(rows),
-                           SUM(status = 'processing' AND lease_expires_at <= ?)
+                    SELECT exchange, market, symbol, MIN(symbol_id), timeframe, status, COUNT(*),
+                           CAST(SUM(rows) AS BIGINT),
+                           SUM(CASE WHEN status = 'processing' AND lease_expires_at <= ? THEN 1 ELSE 0 END)
                     FROM files GROUP BY exchange, market, symbol, timeframe, status
                     ORDER BY exchange, market, symbol, timeframe
                     """, arguments: [now])
@@ -234,7 +232,7 @@ extension Ledger {
     package func watermarks() throws -> [String: Int64] {
         try read { db in
             var values: [String: Int64] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT name, value_ms FROM watermarks") {
+            for row in try db.fetchAll(sql: "SELECT name, value_ms FROM watermarks") {
                 values[try row.decode(atIndex: 0)] = try row.decode(atIndex: 1)
             }
             return values
@@ -243,6 +241,6 @@ extension Ledger {
 
     /// The id of the file registered at `path`, if any.
     package func fileId(path: String) throws -> Int64? {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT id FROM files WHERE path = ?", arguments: [path]) }
+        try read { db in try db.fetchOne(Int64.self, sql: "SELECT id FROM files WHERE path = ?", arguments: [path]) }
     }
 }

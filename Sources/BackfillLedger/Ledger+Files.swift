@@ -1,6 +1,5 @@
 import BackfillModel
 import Foundation
-import GRDB
 
 /// A file to register: what `apply` (and tests and benchmarks) insert.
 package struct NewFile: Sendable, Equatable {
@@ -56,42 +55,44 @@ extension Ledger {
         }
     }
 
-    static func insert(_ file: NewFile, actor: String, at now: Int64, db: Database) throws -> Int64 {
-        let statement = try db.cachedStatement(
-            sql: """
-                INSERT INTO files (sha256, path, exchange, market, symbol, symbol_id, timeframe, t_start, t_end,
-                                   rows, bytes, status, source, created_at, updated_at, updated_by, mtime_ns, inode)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'downloaded', ?, ?, ?, ?, ?, ?)
-                """)
-        try statement.execute(arguments: [
-            file.sha256, file.path, file.exchange.rawValue, file.market.rawValue, file.symbol, file.symbolId,
-            file.timeframe.rawValue, file.range.lowerBound, file.range.upperBound, file.rows, file.bytes,
-            file.source.rawValue, now, now, actor, file.stat?.modifiedNs, file.stat?.inodeBits,
-        ])
-        let id = db.lastInsertedRowID
+    static func insert(_ file: NewFile, actor: String, at now: Int64, db: any LedgerConnection) throws -> Int64 {
+        guard
+            let id = try db.fetchOne(
+                Int64.self,
+                sql: """
+                    INSERT INTO files (sha256, path, exchange, market, symbol, symbol_id, timeframe, t_start, t_end,
+                                       rows, bytes, status, source, created_at, updated_at, updated_by, mtime_ns, inode)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'downloaded', ?, ?, ?, ?, ?, ?)
+                    RETURNING id
+                    """,
+                arguments: [
+                    file.sha256, file.path, file.exchange.rawValue, file.market.rawValue, file.symbol, file.symbolId,
+                    file.timeframe.rawValue, file.range.lowerBound, file.range.upperBound, file.rows, file.bytes,
+                    file.source.rawValue, now, now, actor, file.stat?.modifiedNs, file.stat?.inodeBits,
+                ])
+        else { throw LedgerError.sqlite("no id for the new file \(file.path)") }
         for archive in file.archives { try insertArchiveLink(archive, fileId: id, db: db) }
         return id
     }
 
     /// Records an archive file (once per URL and digest) and that file `fileId` was made from it.
-    static func insertArchiveLink(_ archive: ArchiveFileRef, fileId: Int64, db: Database) throws {
-        let upsert = try db.cachedStatement(
-            sql: """
-                INSERT INTO archive_files (url, sha256, t_start, t_end, verified_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (url, sha256) DO UPDATE SET verified_at = verified_at
-                RETURNING id
-                """)
+    static func insertArchiveLink(_ archive: ArchiveFileRef, fileId: Int64, db: any LedgerConnection) throws {
         guard
-            let archiveId = try Int64.fetchOne(
-                upsert,
+            let archiveId = try db.fetchOne(
+                Int64.self,
+                sql: """
+                    INSERT INTO archive_files (url, sha256, t_start, t_end, verified_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (url, sha256) DO UPDATE SET verified_at = archive_files.verified_at
+                    RETURNING id
+                    """,
                 arguments: [
                     archive.url, archive.sha256, archive.range.lowerBound, archive.range.upperBound,
                     archive.verifiedAtMs,
                 ])
         else { return }
-        try db.cachedStatement(
-            sql: "INSERT OR IGNORE INTO file_archives (file_id, archive_file_id) VALUES (?, ?)"
-        ).execute(arguments: [fileId, archiveId])
+        try db.execute(
+            sql: "INSERT INTO file_archives (file_id, archive_file_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            arguments: [fileId, archiveId])
     }
 
     /// Files made from an archive file that a later run found re-uploaded (the same URL verified with another
@@ -102,8 +103,7 @@ extension Ledger {
         file: RegisteredFile, old: ArchiveFileRef, newSHA256: String
     )] {
         try read { db in
-            try Row.fetchAll(
-                db,
+            try db.fetchAll(
                 sql: """
                     SELECT * FROM (
                         SELECT f.id, f.path, f.sha256, f.symbol, f.symbol_id, f.timeframe, f.t_start, f.t_end,
@@ -115,7 +115,7 @@ extension Ledger {
                         JOIN file_archives fa ON fa.archive_file_id = a.id
                         JOIN files f ON f.id = fa.file_id
                         WHERE f.exchange = ? AND f.market = ? AND f.status <> 'deleted'
-                    ) WHERE newer IS NOT NULL
+                    ) AS candidates WHERE newer IS NOT NULL
                     ORDER BY symbol, timeframe, t_start
                     """, arguments: [exchange.rawValue, market.rawValue]
             ).compactMap { row in
@@ -130,8 +130,7 @@ extension Ledger {
     /// The archive files a registered file was made from (empty for other sources).
     package func archiveFiles(ofFile id: Int64) throws -> [ArchiveFileRef] {
         try read { db in
-            try Row.fetchAll(
-                db,
+            try db.fetchAll(
                 sql: """
                     SELECT a.url, a.sha256, a.t_start, a.t_end, a.verified_at
                     FROM file_archives f JOIN archive_files a ON a.id = f.archive_file_id
@@ -143,7 +142,7 @@ extension Ledger {
 
     /// An ``ArchiveFileRef`` from five columns of `row` starting at `first` (url, sha256, t_start, t_end,
     /// verified_at); `nil` for an empty range.
-    static func archiveFileRef(_ row: Row, from first: Int) throws -> ArchiveFileRef? {
+    static func archiveFileRef(_ row: LedgerRow, from first: Int) throws -> ArchiveFileRef? {
         guard let range = TimeRange(try row.decode(atIndex: first + 2), try row.decode(atIndex: first + 3)) else {
             return nil
         }
@@ -156,14 +155,14 @@ extension Ledger {
     /// timeframe), if any: the content key is unique per series (§5 Duplicate content).
     static func registeredPath(
         sha256: String, exchange: ExchangeKind, market: MarketKind, symbol: String, timeframe: Timeframe,
-        db: Database
+        db: any LedgerConnection
     ) throws -> String? {
-        try String.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT path FROM files
-                    WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ? AND sha256 = ?
-                    """),
+        try db.fetchOne(
+            String.self,
+            sql: """
+                SELECT path FROM files
+                WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ? AND sha256 = ?
+                """,
             arguments: [exchange.rawValue, market.rawValue, symbol, timeframe.rawValue, sha256])
     }
 
@@ -172,9 +171,10 @@ extension Ledger {
     package func recordStat(_ stats: [(id: Int64, stat: FileStat)]) throws {
         guard !stats.isEmpty else { return }
         try write { db in
-            let statement = try db.cachedStatement(sql: "UPDATE files SET mtime_ns = ?, inode = ? WHERE id = ?")
             for (id, stat) in stats {
-                try statement.execute(arguments: [stat.modifiedNs, stat.inodeBits, id])
+                try db.execute(
+                    sql: "UPDATE files SET mtime_ns = ?, inode = ? WHERE id = ?",
+                    arguments: [stat.modifiedNs, stat.inodeBits, id])
             }
         }
     }
@@ -189,7 +189,9 @@ extension Ledger {
         throws
     {
         try write { db in
-            guard let raw = try String.fetchOne(db, sql: "SELECT status FROM files WHERE id = ?", arguments: [fileId]),
+            guard
+                let raw = try db.fetchOne(
+                    String.self, sql: "SELECT status FROM files WHERE id = ?", arguments: [fileId]),
                 let current = FileStatus(rawValue: raw)
             else { throw LedgerError.unknownFile(id: fileId) }
             guard current.canTransition(to: next) else {
@@ -219,7 +221,7 @@ extension Ledger {
     }
 
     static func advanceWatermark(
-        _ name: String, to value: Int64, actor: String, at now: Int64, db: Database
+        _ name: String, to value: Int64, actor: String, at now: Int64, db: any LedgerConnection
     )
         throws -> Int64
     {
@@ -231,7 +233,8 @@ extension Ledger {
                 WHERE excluded.value_ms > watermarks.value_ms
                 """,
             arguments: [name, value, now, actor])
-        return try Int64.fetchOne(db, sql: "SELECT value_ms FROM watermarks WHERE name = ?", arguments: [name]) ?? value
+        return try db.fetchOne(Int64.self, sql: "SELECT value_ms FROM watermarks WHERE name = ?", arguments: [name])
+            ?? value
     }
 
     /// Records a confirmed exchange gap (a range the exchange has no candles for).
@@ -246,12 +249,13 @@ extension Ledger {
 
     static func insertGap(
         exchange: ExchangeKind, market: MarketKind, pair: Pair, range: TimeRange, at now: Int64,
-        db: Database
+        db: any LedgerConnection
     ) throws {
         try db.execute(
             sql: """
-                INSERT OR IGNORE INTO exchange_gaps (exchange, market, symbol, timeframe, t_start, t_end, confirmed_at)
+                INSERT INTO exchange_gaps (exchange, market, symbol, timeframe, t_start, t_end, confirmed_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING
                 """,
             arguments: [
                 exchange.rawValue, market.rawValue, pair.symbol, pair.timeframe.rawValue, range.lowerBound,
@@ -282,8 +286,7 @@ extension Ledger {
     /// The cached markets of one exchange and market family (only those fetched after `since`, epoch ms).
     package func cachedMarkets(exchange: ExchangeKind, market: MarketKind, since: Int64 = 0) throws -> [Market] {
         try read { db in
-            try Row.fetchAll(
-                db,
+            try db.fetchAll(
                 sql: """
                     SELECT symbol, symbol_id, status, listed_at_ms FROM markets
                     WHERE exchange = ? AND market = ? AND fetched_at >= ?
@@ -301,6 +304,6 @@ extension Ledger {
 extension Ledger {
     /// The number of registered files (any status).
     package func fileCount() throws -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM files") ?? 0 }
+        try read { db in try db.fetchOne(Int.self, sql: "SELECT COUNT(*) FROM files") ?? 0 }
     }
 }

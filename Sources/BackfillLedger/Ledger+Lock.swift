@@ -1,6 +1,5 @@
 import BackfillModel
 import Foundation
-import GRDB
 
 /// Who holds the `apply` lock.
 package struct LockHolder: Sendable, Equatable, CustomStringConvertible {
@@ -30,8 +29,8 @@ extension Ledger {
         let host = ProcessInfo.processInfo.hostName
         let pid = ProcessInfo.processInfo.processIdentifier
         return try write { db in
-            if let row = try Row.fetchOne(
-                db, sql: "SELECT owner, pid, host, heartbeat_at FROM locks WHERE name = ?", arguments: [name])
+            if let row = try db.fetchOne(
+                sql: "SELECT owner, pid, host, heartbeat_at FROM locks WHERE name = ?", arguments: [name])
             {
                 let holder = LockHolder(
                     owner: try row.decode(atIndex: 0), pid: try row.decode(atIndex: 1),
@@ -70,8 +69,8 @@ extension Ledger {
     ) throws -> LockHolder? {
         try write { db in
             guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT owner, pid, host, heartbeat_at FROM locks WHERE name = ?", arguments: [name])
+                let row = try db.fetchOne(
+                    sql: "SELECT owner, pid, host, heartbeat_at FROM locks WHERE name = ?", arguments: [name])
             else { return nil }
             let holder = LockHolder(
                 owner: try row.decode(atIndex: 0), pid: try row.decode(atIndex: 1), host: try row.decode(atIndex: 2),

@@ -1,5 +1,4 @@
 import BackfillModel
-import GRDB
 
 extension Ledger {
     /// Reads the coverage of `pairs` in one read transaction.
@@ -10,42 +9,38 @@ extension Ledger {
     package func snapshot(exchange: ExchangeKind, market: MarketKind, pairs: [Pair]) throws -> LedgerSnapshot {
         try read { db in
             var snapshot = LedgerSnapshot(generation: try Self.generation(db), exists: true)
-            let fileStatement = try db.cachedStatement(
-                sql: """
-                    SELECT t_start, t_end FROM files INDEXED BY files_coverage
-                    WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ?
-                    ORDER BY t_start, t_end
-                    """)
-            let gapStatement = try db.cachedStatement(
-                sql: """
-                    SELECT t_start, t_end FROM exchange_gaps
-                    WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ?
-                    ORDER BY t_start, t_end
-                    """)
-            let watermarkStatement = try db.cachedStatement(sql: "SELECT value_ms FROM watermarks WHERE name = ?")
+            let fileSQL = """
+                SELECT t_start, t_end FROM files INDEXED BY files_coverage
+                WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ?
+                ORDER BY t_start, t_end
+                """
+            let gapSQL = """
+                SELECT t_start, t_end FROM exchange_gaps
+                WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ?
+                ORDER BY t_start, t_end
+                """
             // Files other programs registered: few, found through their partial index; the engine checks that
             // they hold the candles their ranges claim (``PairCoverage/external``).
-            let externalStatement = try db.cachedStatement(
-                sql: """
-                    SELECT id, path, t_start, t_end, rows FROM files INDEXED BY files_external
-                    WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ? AND source = 'external'
-                    ORDER BY t_start
-                    """)
+            let externalSQL = """
+                SELECT id, path, t_start, t_end, rows FROM files INDEXED BY files_external
+                WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ? AND source = 'external'
+                ORDER BY t_start
+                """
             for pair in pairs {
-                let arguments: StatementArguments = [
+                let arguments: [(any LedgerBindable)?] = [
                     exchange.rawValue, market.rawValue, pair.symbol, pair.timeframe.rawValue,
                 ]
                 var count = 0
-                let files = try Self.readRanges(fileStatement, arguments: arguments, count: &count)
+                let files = try Self.readRanges(fileSQL, arguments: arguments, db: db, count: &count)
                 var ignored = 0
-                let gaps = try Self.readRanges(gapStatement, arguments: arguments, count: &ignored)
+                let gaps = try Self.readRanges(gapSQL, arguments: arguments, db: db, count: &ignored)
                 let name = WatermarkName.make(exchange: exchange, market: market, pair: pair)
-                let watermark = try Int64.fetchOne(watermarkStatement, arguments: [name])
+                let watermark = try db.fetchOne(
+                    Int64.self, sql: "SELECT value_ms FROM watermarks WHERE name = ?", arguments: [name])
                 var coverage = PairCoverage(files: files, gaps: gaps, fileCount: count, watermark: watermark)
-                let externals = try Row.fetchCursor(externalStatement, arguments: arguments)
-                while let row = try externals.next() {
+                try db.forEachRow(sql: externalSQL, arguments: arguments) { row in
                     guard let range = TimeRange(try row.decode(atIndex: 2), try row.decode(atIndex: 3)) else {
-                        continue
+                        return
                     }
                     coverage.external.append(
                         ExternalFileRange(
@@ -54,8 +49,8 @@ extension Ledger {
                 }
                 snapshot.pairs[pair] = coverage
             }
-            for row in try Row.fetchAll(
-                db, sql: "SELECT symbol, listed_at_ms FROM markets WHERE exchange = ? AND market = ?",
+            for row in try db.fetchAll(
+                sql: "SELECT symbol, listed_at_ms FROM markets WHERE exchange = ? AND market = ?",
                 arguments: [exchange.rawValue, market.rawValue])
             {
                 if let listed: Int64 = try row.decode(atIndex: 1) {
@@ -67,13 +62,12 @@ extension Ledger {
     }
 
     private static func readRanges(
-        _ statement: Statement, arguments: StatementArguments, count: inout Int
+        _ sql: String, arguments: [(any LedgerBindable)?], db: any LedgerConnection, count: inout Int
     )
         throws -> RangeSet
     {
         var ranges: [TimeRange] = []
-        let cursor = try Row.fetchCursor(statement, arguments: arguments)
-        while let row = try cursor.next() {
+        try db.forEachRow(sql: sql, arguments: arguments) { row in
             let start: Int64 = try row.decode(atIndex: 0)
             let end: Int64 = try row.decode(atIndex: 1)
             if let range = TimeRange(start, end) { ranges.append(range) }
@@ -89,19 +83,18 @@ extension Ledger {
         exchange: ExchangeKind, market: MarketKind, pair: Pair, excluding excluded: Set<Int64>
     ) throws -> RangeSet {
         try read { db in
-            let cursor = try Row.fetchCursor(
-                db,
+            var ranges: [TimeRange] = []
+            try db.forEachRow(
                 sql: """
                     SELECT id, t_start, t_end FROM files INDEXED BY files_coverage
                     WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ?
                     ORDER BY t_start, t_end
-                    """, arguments: [exchange.rawValue, market.rawValue, pair.symbol, pair.timeframe.rawValue])
-            var ranges: [TimeRange] = []
-            while let row = try cursor.next() {
+                    """, arguments: [exchange.rawValue, market.rawValue, pair.symbol, pair.timeframe.rawValue]
+            ) { row in
                 let id: Int64 = try row.decode(atIndex: 0)
                 guard !excluded.contains(id),
                     let range = TimeRange(try row.decode(atIndex: 1), try row.decode(atIndex: 2))
-                else { continue }
+                else { return }
                 ranges.append(range)
             }
             return RangeSet(sortedRanges: ranges)

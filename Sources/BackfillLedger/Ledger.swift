@@ -2,15 +2,17 @@ import BackfillModel
 import Foundation
 import GRDB
 
-/// The SQLite ledger (`manifest.sqlite`): files, coverage, watermarks, gaps, markets, runs and locks.
+/// The ledger: files, coverage, watermarks, gaps, markets, runs and locks, in a SQLite file (`manifest.sqlite`,
+/// one host) or a PostgreSQL database (many hosts, §13).
 ///
-/// Following GRDB's `AppDatabase` pattern, it is a `Sendable` value over `any DatabaseWriter`; every method that
+/// Following GRDB's `AppDatabase` pattern, it is a `Sendable` value over a ``LedgerDatabase``; every method that
 /// changes something does so in one transaction, and the invariants (status transitions, append-only events,
 /// forward-only watermarks, the generation counter) are enforced by the schema itself so that other programs
-/// writing the same file are held to them too. Opened as a `DatabasePool` in WAL mode: readers never block.
+/// writing the same ledger are held to them too. A SQLite ledger is opened as a `DatabasePool` in WAL mode: readers
+/// never block.
 package struct Ledger: Sendable {
-    package let writer: any DatabaseWriter
-    /// The path as given (for messages).
+    package let database: any LedgerDatabase
+    /// The path as given, or the PostgreSQL URL without its password (for messages).
     package let path: String
     /// How long a statement waits for another connection's write transaction before the ledger is "busy".
     package let busyTimeoutMs: Int64
@@ -29,6 +31,11 @@ package struct Ledger: Sendable {
     package static func open(
         path: String, create: Bool, busyTimeoutMs: Int64 = Ledger.readerBusyTimeoutMs
     ) throws(LedgerError) -> Ledger? {
+        if PostgresLocation.isURL(path) {
+            return try openPostgres(
+                url: path, create: create, busyTimeoutMs: busyTimeoutMs,
+                environment: ProcessInfo.processInfo.environment)
+        }
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
         let existed = fileManager.fileExists(atPath: path, isDirectory: &isDirectory)
@@ -225,34 +232,36 @@ package struct Ledger: Sendable {
     }
 
     private init(writer: any DatabaseWriter, path: String, busyTimeoutMs: Int64) {
-        self.writer = writer
+        self.database = SQLiteLedgerDatabase(writer: writer, path: path, busyTimeoutMs: busyTimeoutMs)
         self.path = path
         self.busyTimeoutMs = busyTimeoutMs
     }
 
-    /// A read transaction; SQLite's and row-decoding errors (only those: the body's own pass through) become one-line
-    /// ``LedgerError``s naming the ledger.
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try writer.read(body) } catch let error where error is DatabaseError || error is RowDecodingError {
-            throw LedgerError(error, path: path, busyTimeoutMs: busyTimeoutMs)
-        }
+    init(database: any LedgerDatabase, path: String, busyTimeoutMs: Int64) {
+        self.database = database
+        self.path = path
+        self.busyTimeoutMs = busyTimeoutMs
     }
 
-    /// A write transaction; SQLite's errors become one-line ``LedgerError``s naming the ledger.
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try writer.write(body) } catch let error where error is DatabaseError || error is RowDecodingError {
-            throw LedgerError(error, path: path, busyTimeoutMs: busyTimeoutMs)
-        }
+    /// A SQLite ledger's GRDB writer (tests that check the file itself); `nil` for PostgreSQL.
+    package var sqliteWriter: (any DatabaseWriter)? { (database as? SQLiteLedgerDatabase)?.writer }
+
+    /// Which engine holds this ledger.
+    package var backend: LedgerBackend { database.backend }
+
+    /// A read transaction on one snapshot; the engine's errors become one-line ``LedgerError``s naming the ledger.
+    func read<T>(_ body: (any LedgerConnection) throws -> T) throws -> T { try database.read(body) }
+
+    /// A write transaction; the engine's errors become one-line ``LedgerError``s naming the ledger.
+    func write<T>(_ body: (any LedgerConnection) throws -> T) throws -> T { try database.write(body) }
+
+    /// A write transaction off the caller's thread.
+    func write<T: Sendable>(_ body: @escaping @Sendable (any LedgerConnection) throws -> T) async throws -> T {
+        try await database.write(body)
     }
 
-    /// A write transaction on GRDB's writer queue, off the caller's thread.
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do { return try await writer.write(body) } catch let error
-            where error is DatabaseError || error is RowDecodingError
-        {
-            throw LedgerError(error, path: path, busyTimeoutMs: busyTimeoutMs)
-        }
-    }
+    /// Closes the ledger's connections.
+    package func close() { database.close() }
 
     /// The numbered migrations. A migration is never edited once released; a change is a new `vN`.
     package static var migrator: DatabaseMigrator {
@@ -267,6 +276,7 @@ package struct Ledger: Sendable {
 
     /// Applies pending migrations, refusing a ledger written by a newer build.
     private func migrate() throws {
+        guard let writer = sqliteWriter else { return }
         let migrator = Self.migrator
         let known = Set(Self.migrator.migrations)
         let applied = try writer.read { db in try migrator.appliedIdentifiers(db) }
@@ -286,11 +296,11 @@ package struct Ledger: Sendable {
 
     /// The current generation: bumped by the schema's triggers on every change to coverage.
     package func generation() throws -> Int64 {
-        try writer.read { db in try Self.generation(db) }
+        try read { db in try Self.generation(db) }
     }
 
-    static func generation(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'") ?? 0
+    static func generation(_ db: any LedgerConnection) throws -> Int64 {
+        try db.fetchOne(Int64.self, sql: "SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'generation'") ?? 0
     }
 }
 

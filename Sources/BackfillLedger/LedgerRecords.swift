@@ -14,15 +14,3 @@ package enum RunOutcome: String, CaseIterable, Sendable, Codable, DatabaseValueC
     case failed
     case interrupted
 }
-
-extension Row {
-    /// A column holding one of the ledger's enums; a value outside it (a ledger edited by hand past its CHECK
-    /// constraints) is a ledger error, never a crash.
-    func decoded<T: RawRepresentable>(_ index: Int, path: String) throws -> T where T.RawValue == String {
-        let raw: String = try decode(atIndex: index)
-        guard let value = T(rawValue: raw) else {
-            throw LedgerError.cannotOpen(path: path, reason: "unexpected value '\(raw.prefix(40))' in the ledger")
-        }
-        return value
-    }
-}

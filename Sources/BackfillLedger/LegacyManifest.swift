@@ -103,8 +103,8 @@ extension Ledger {
             var ids: [Int64?] = []
             for entry in files {
                 let file = entry.file
-                let samePath = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM files WHERE path = ?", arguments: [file.path])
+                let samePath = try db.fetchOne(
+                    Int64.self, sql: "SELECT id FROM files WHERE path = ?", arguments: [file.path])
                 let sameContent = try Self.registeredPath(
                     sha256: file.sha256, exchange: file.exchange, market: file.market, symbol: file.symbol,
                     timeframe: file.timeframe, db: db)
@@ -112,20 +112,22 @@ extension Ledger {
                     ids.append(nil)
                     continue
                 }
-                try db.execute(
-                    sql: """
-                        INSERT INTO files (sha256, path, exchange, market, symbol, symbol_id, timeframe, t_start, t_end,
-                                           rows, bytes, status, source, created_at, updated_at, updated_by,
-                                           status_reason, mtime_ns, inode)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        file.sha256, file.path, file.exchange.rawValue, file.market.rawValue, file.symbol,
-                        file.symbolId, file.timeframe.rawValue, file.range.lowerBound, file.range.upperBound,
-                        file.rows, file.bytes, entry.status.rawValue, file.source.rawValue, now, now, actor,
-                        entry.reason, file.stat?.modifiedNs, file.stat?.inodeBits,
-                    ])
-                ids.append(db.lastInsertedRowID)
+                ids.append(
+                    try db.fetchOne(
+                        Int64.self,
+                        sql: """
+                            INSERT INTO files (sha256, path, exchange, market, symbol, symbol_id, timeframe, t_start, t_end,
+                                               rows, bytes, status, source, created_at, updated_at, updated_by,
+                                               status_reason, mtime_ns, inode)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            RETURNING id
+                            """,
+                        arguments: [
+                            file.sha256, file.path, file.exchange.rawValue, file.market.rawValue, file.symbol,
+                            file.symbolId, file.timeframe.rawValue, file.range.lowerBound, file.range.upperBound,
+                            file.rows, file.bytes, entry.status.rawValue, file.source.rawValue, now, now, actor,
+                            entry.reason, file.stat?.modifiedNs, file.stat?.inodeBits,
+                        ]))
             }
             return ids
         }

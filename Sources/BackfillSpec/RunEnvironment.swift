@@ -7,7 +7,7 @@ package enum RunEnvironment {
     /// The per-knob variables (refused together with `PLAN_FILE`: which one would win is ambiguous).
     package static let knobs = [
         "SYMBOLS", "TIMEFRAME", "START_TS", "END_TS", "BATCH_LIMIT", "SLEEP_MS", "MARKET", "LANDING_DIR", "LEDGER_PATH",
-        "BINANCE_BASE_URL", "ARCHIVE", "ARCHIVE_URL",
+        "LEDGER_URL", "BINANCE_BASE_URL", "ARCHIVE", "ARCHIVE_URL",
     ]
     package static let defaultLanding = "/data/incoming"
     package static let defaultLedger = "/data/manifest.sqlite"
@@ -110,9 +110,19 @@ package enum RunEnvironment {
         let batchLimit = try integer("BATCH_LIMIT", 1...Int64(market.maxBatchLimit)).map(Int.init)
         let sleepMs = Int(try integer("SLEEP_MS", 0...Int64(maxSleepMs)) ?? 0)
         let landing = try value("LANDING_DIR") ?? defaultLanding
-        let ledger = try value("LEDGER_PATH") ?? defaultLedger
+        var ledger = try value("LEDGER_PATH") ?? defaultLedger
         for (name, path) in [("LANDING_DIR", landing), ("LEDGER_PATH", ledger)] where path.contains("\0") {
             throw Failure(variable: name, reason: "is not a usable path")
+        }
+        // A PostgreSQL ledger (§13), used instead of LEDGER_PATH (which compose always sets); its password may be in
+        // it and is never repeated in a message.
+        if let url = try value("LEDGER_URL") {
+            guard LedgerLocation.isPostgresURL(url), !url.contains("\0") else {
+                throw Failure(
+                    variable: "LEDGER_URL",
+                    reason: "'\(Escaped.value(LedgerLocation.redacted(url)))' is not a postgresql:// URL")
+            }
+            ledger = url
         }
         /// An `http(s)://host[:port][/path]` URL without a query, or nothing.
         func httpBaseURL(_ name: String) throws(Failure) -> String? {

@@ -97,6 +97,39 @@ package struct ToolRunner: Sendable {
     }
 }
 
+extension ToolRunner {
+    /// Runs another program (a script, psql) to its end, blocking the calling thread; both streams are read while it
+    /// runs.
+    package static func runCaptured(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil
+    ) -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        do { try process.run() } catch { return (127, "", "cannot run \(executable): \(error)") }
+        let outData = Locked(Data())
+        let outDone = DispatchSemaphore(value: 0)
+        let reader = Thread {
+            outData.set(out.fileHandleForReading.readDataToEndOfFile())
+            outDone.signal()
+        }
+        reader.start()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        outDone.wait()
+        process.waitUntilExit()
+        return (
+            process.terminationStatus, String(decoding: outData.get(), as: UTF8.self),
+            String(decoding: errData, as: UTF8.self)
+        )
+    }
+}
+
 /// A tiny lock-protected box.
 final class Locked<Value: Sendable>: @unchecked Sendable {
     private var value: Value

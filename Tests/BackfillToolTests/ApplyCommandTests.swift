@@ -57,7 +57,8 @@ struct ApplyCommandTests {
         let done = try await tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: dir.path)
         #expect(done.exitCode == 0, "\(done.stderr)")
         #expect(try ledger.fileCount() > 0)
-        let locks = try await ledger.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM locks") }
+        let locks = try await ledger.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM locks")
+        }
         #expect(locks == 0, "apply releases its lock")
     }
 

@@ -134,7 +134,9 @@ struct CrashTests {
         #expect(partial.filter { $0.hasPrefix("file ") }.count == rows.count)
         #expect(!partial.contains { $0.hasPrefix("lock ") })
         let ledger = try #require(try Ledger.open(path: dir.path("manifest.sqlite"), create: false))
-        let outcome = try await ledger.writer.read { db in try String.fetchOne(db, sql: "SELECT outcome FROM runs") }
+        let outcome = try await ledger.writer.read { db in
+            try String.fetchOne(db, sql: "SELECT outcome FROM runs")
+        }
         #expect(outcome == "interrupted")
         #expect(try await tool.run(["apply", "plan.yaml", "--now-ms", Self.now], in: dir.path).exitCode == 0)
         #expect(try await Self.state(dir) == expected)

@@ -21,7 +21,7 @@ struct PackagingTests {
         ("SYMBOLS", "BTC/USDT"), ("TIMEFRAME", "1m"), ("START_TS", "0"), ("END_TS", "0"), ("SLEEP_MS", "0"),
         ("MARKET", "spot"), ("LANDING_DIR", "/data/incoming"), ("LEDGER_PATH", "/data/manifest.sqlite"),
         ("BATCH_LIMIT", nil), ("BINANCE_BASE_URL", nil), ("ARCHIVE", nil), ("ARCHIVE_URL", nil), ("API_KEY", nil),
-        ("API_SECRET", nil),
+        ("API_SECRET", nil), ("LEDGER_URL", nil), ("PGPASSWORD", nil), ("PGPASSFILE", nil),
     ]
 
     /// The variables of the machine's environment that would change what Compose prints: removed for every run.

@@ -106,7 +106,9 @@ struct SoakTests {
         // Every file processed, completed exactly once, never held by two claims at once.
         for (owner, errors) in outcome.errors { #expect(errors == [], "\(owner): \(errors)") }
         let ledger = try #require(try Ledger.open(path: dir.path("manifest.sqlite"), create: false))
-        let statuses = try await ledger.writer.read { db in try String.fetchAll(db, sql: "SELECT status FROM files") }
+        let statuses = try await ledger.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT status FROM files")
+        }
         #expect(Set(statuses) == ["processed"])
         #expect(outcome.completed.count == statuses.count && outcome.completed.values.allSatisfy { $0 == 1 })
         #expect(outcome.overlapping == 0)

@@ -149,7 +149,8 @@ package struct ApplySession: Sendable {
                     let created = try CommandRoot.openLedger(
                         path: config.ledger, create: true, busyTimeoutMs: busyTimeoutMs)
                 else {
-                    throw LedgerError.cannotOpen(path: config.ledger, reason: "could not be created")
+                    throw LedgerError.cannotOpen(
+                        path: LedgerLocation.redacted(config.ledger), reason: "could not be created")
                 }
                 ledger = created
             } catch {
@@ -225,7 +226,7 @@ package struct ApplySession: Sendable {
             if directories.insert(directory).inserted { try root.landing.preflight(directory) }
         }
         guard let ledger = try root.ledger() else {
-            throw LedgerError.cannotOpen(path: config.ledger, reason: "missing")
+            throw LedgerError.cannotOpen(path: LedgerLocation.redacted(config.ledger), reason: "missing")
         }
         let landing = root.landing
         let candleSource = root.exchange.candles

@@ -67,7 +67,12 @@ package struct PlanDocument: Sendable, Equatable, Codable {
         }
         config = Config(
             exchange: planFile.exchange, market: planFile.market, baseURL: planFile.baseURL,
-            landing: resolve(planFile.landing), ledger: resolve(planFile.ledger), columns: planFile.columns,
+            landing: resolve(planFile.landing),
+            // A PostgreSQL URL is kept as a URL, without its password: a saved plan never holds one (apply takes it
+            // from PGPASSWORD, the password file, or --ledger).
+            ledger: LedgerLocation.isPostgresURL(planFile.ledger)
+                ? LedgerLocation.redacted(planFile.ledger) : resolve(planFile.ledger),
+            columns: planFile.columns,
             sleepMs: planFile.defaults.sleepMs)
         config.archive = planFile.archive
         config.archiveURL = planFile.archiveURL

@@ -3,7 +3,10 @@ import BackfillModel
 
 /// Options every command that reads a plan accepts.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Ledger path; overrides the plan's 'ledger'.", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Ledger: a SQLite path or a postgresql:// URL; overrides the plan's 'ledger'.", valueName: "path|url"))
     var ledger: String?
 
     @Option(name: .long, help: ArgumentHelp("Landing directory; overrides the plan's 'landing'.", valueName: "dir"))

@@ -4,11 +4,14 @@ import BackfillLedger
 import BackfillModel
 import Foundation
 
-/// What every `ledger …` subcommand takes: the ledger (default `$LEDGER_PATH`, as `run` reads it) and `--json`.
+/// What every `ledger …` subcommand takes: the ledger (default `$LEDGER_URL`, then `$LEDGER_PATH`, as `run` reads
+/// them) and `--json`.
 struct LedgerOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: ArgumentHelp("The ledger (manifest.sqlite); default: $LEDGER_PATH.", valueName: "path"))
+        help: ArgumentHelp(
+            "The ledger: a SQLite file or a postgresql:// URL; default: $LEDGER_URL, else $LEDGER_PATH.",
+            valueName: "path|url"))
     var ledger: String?
 
     @Flag(name: .long, help: "Print one JSON document on stdout.")
@@ -17,15 +20,19 @@ struct LedgerOptions: ParsableArguments {
     /// The ledger path asked for.
     func ledgerPath() throws -> String {
         if let ledger, !ledger.isEmpty { return ledger }
-        if let path = ProcessInfo.processInfo.environment["LEDGER_PATH"], !path.isEmpty { return path }
-        throw ValidationError("give --ledger PATH (or set LEDGER_PATH)")
+        let environment = ProcessInfo.processInfo.environment
+        if let url = environment["LEDGER_URL"], !url.isEmpty { return url }
+        if let path = environment["LEDGER_PATH"], !path.isEmpty { return path }
+        throw ValidationError("give --ledger PATH|URL (or set LEDGER_URL or LEDGER_PATH)")
     }
 
     /// Opens the existing ledger (`create`: or a new one).
     func open(create: Bool = false) throws -> Ledger {
         let path = try ledgerPath()
         guard let opened = try CommandRoot.openLedger(path: path, create: create) else {
-            throw LedgerError.cannotOpen(path: path, reason: "no such file")
+            throw LedgerError.cannotOpen(
+                path: LedgerLocation.redacted(path),
+                reason: LedgerLocation.isPostgresURL(path) ? "the database holds no ledger" : "no such file")
         }
         return opened
     }

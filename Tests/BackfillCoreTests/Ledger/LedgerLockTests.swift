@@ -1,6 +1,5 @@
 import BackfillTestSupport
 import Foundation
-import GRDB
 import Testing
 
 @testable import BackfillEngine
@@ -10,8 +9,10 @@ import Testing
 @testable import BackfillSpec
 
 struct LedgerLockTests {
-    @Test func oneHolderAtATime() throws {
-        let ledger = try Ledger.inMemory()
+    @Test(arguments: LedgerBackend.allCases)
+    func oneHolderAtATime(_ backend: LedgerBackend) throws {
+        let test = try TestLedger(backend)
+        let ledger = test.ledger
         #expect(try ledger.tryLock(owner: "a") == nil)
         #expect(try ledger.tryLock(owner: "a") == nil, "re-entrant for its owner")
         let holder = try #require(try ledger.tryLock(owner: "b"))
@@ -23,12 +24,14 @@ struct LedgerLockTests {
         #expect(try ledger.tryLock(owner: "b") == nil)
     }
 
-    @Test func deadOrSilentHoldersAreReplaced() throws {
-        let ledger = try Ledger.inMemory()
+    @Test(arguments: LedgerBackend.allCases)
+    func deadOrSilentHoldersAreReplaced(_ backend: LedgerBackend) throws {
+        let test = try TestLedger(backend)
+        let ledger = test.ledger
         let host = ProcessInfo.processInfo.hostName
         let now = Ledger.nowMs()
         // A process of this host that no longer exists.
-        try ledger.writer.write { db in
+        try ledger.database.write { db in
             try db.execute(
                 sql:
                     "INSERT INTO locks (name, owner, pid, host, heartbeat_at) VALUES ('apply', 'gone', 2147483646, ?, ?)",
@@ -37,7 +40,7 @@ struct LedgerLockTests {
         #expect(try ledger.tryLock(owner: "me") == nil)
         // Another host's holder whose heartbeat stopped a while ago.
         try ledger.breakLock(force: true)
-        try ledger.writer.write { db in
+        try ledger.database.write { db in
             try db.execute(
                 sql:
                     "INSERT INTO locks (name, owner, pid, host, heartbeat_at) VALUES ('apply', 'far', 1, 'elsewhere', ?)",
@@ -46,7 +49,7 @@ struct LedgerLockTests {
         #expect(try ledger.tryLock(owner: "me") == nil)
         // A live one on another host is respected.
         try ledger.breakLock(force: true)
-        try ledger.writer.write { db in
+        try ledger.database.write { db in
             try db.execute(
                 sql:
                     "INSERT INTO locks (name, owner, pid, host, heartbeat_at) VALUES ('apply', 'busy', 1, 'elsewhere', ?)",

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster for the tests and benchmarks: its own data directory (a new temporary directory),
+# its own port on 127.0.0.1, run as the `postgres` user from Debian's packages.
+#
+#   Scripts/postgres-cluster.sh start [PORT]   prints DIR=<data directory> and URL=<superuser URL for the tests>
+#   Scripts/postgres-cluster.sh stop DIR       stops the cluster and removes its directory
+#
+# The tests' role `backfill` has a password (scram-sha-256 over TCP), so the URL, PGPASSWORD and .pgpass paths are
+# all exercised; it may create databases (each test makes its own and drops it).
+set -euo pipefail
+
+bin_dir() {
+    local pg_ctl
+    pg_ctl=$(command -v pg_ctl 2>/dev/null || true)
+    if [ -z "$pg_ctl" ]; then
+        pg_ctl=$(ls -d /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | sort -V | tail -n 1 || true)
+    fi
+    [ -n "$pg_ctl" ] || { echo "postgres-cluster: PostgreSQL's server (pg_ctl) is not installed" >&2; exit 2; }
+    dirname "$(readlink -f "$pg_ctl")"
+}
+
+as_postgres() {
+    if [ "$(id -u)" = "0" ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+case "${1:-}" in
+start)
+    bin=$(bin_dir)
+    port=${2:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/backfill-pg.XXXXXX")
+    chmod 755 "$dir"
+    if [ "$(id -u)" = "0" ]; then chown postgres: "$dir"; fi
+    password=backfill-test-password
+    printf '%s\n' "$password" > "$dir/pwfile"
+    if [ "$(id -u)" = "0" ]; then chown postgres: "$dir/pwfile"; fi
+    as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+        --pwfile="$dir/pwfile" -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log" >&2; exit 1; }
+    rm -f "$dir/pwfile"
+    as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >/dev/null \
+        || { cat "$dir/server.log" >&2; exit 1; }
+    as_postgres "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
+        -c "CREATE ROLE backfill LOGIN CREATEDB PASSWORD '$password'" >/dev/null
+    echo "DIR=$dir"
+    echo "URL=postgresql://backfill:$password@127.0.0.1:$port/postgres"
+    ;;
+stop)
+    dir=${2:?usage: postgres-cluster.sh stop DIR}
+    bin=$(bin_dir)
+    if [ -d "$dir/data" ]; then
+        as_postgres "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    case "$dir" in
+    */backfill-pg.*) rm -rf "$dir" ;;
+    esac
+    ;;
+*)
+    echo "usage: postgres-cluster.sh start [PORT] | stop DIR" >&2
+    exit 64
+    ;;
+esac
