@@ -277,7 +277,7 @@ private func expectKnobs(
     _ environment: [String: Any], _ overrides: [String: String],
     sourceLocation: Testing.SourceLocation = #_sourceLocation
 ) {
-    let expected = Set(RunEnvironment.knobs + ["API_KEY", "API_SECRET"])
+    let expected = Set(RunEnvironment.knobs + ["API_KEY", "API_SECRET", "PGPASSWORD", "PGPASSFILE"])
     #expect(Set(PackagingTests.defaults.map { $0.name }) == expected, sourceLocation: sourceLocation)
     #expect(
         Set(environment.keys) == expected, "\(environment.keys.sorted()) against \(expected.sorted())",

@@ -13,7 +13,9 @@ struct LedgerCommand: AsyncParsableCommand {
         abstract: "Inspect and maintain the ledger.",
         subcommands: [
             LedgerStatusCommand.self, LedgerFilesCommand.self, LedgerRegisterCommand.self, LedgerClaimCommand.self,
-            LedgerCompleteCommand.self, LedgerReleaseCommand.self, LedgerImportLegacyCommand.self, UnlockCommand.self,
+            LedgerCompleteCommand.self, LedgerReleaseCommand.self, LedgerImportLegacyCommand.self,
+            LedgerCopyCommand.self,
+            UnlockCommand.self,
         ]
     )
 }
@@ -37,7 +39,7 @@ struct UnlockCommand: AsyncParsableCommand {
     func run() async throws {
         try await ErrorReporting.run {
             guard let opened = try CommandRoot.openLedger(path: ledger, create: false) else {
-                throw LedgerError.cannotOpen(path: ledger, reason: "no such file")
+                throw LedgerError.cannotOpen(path: LedgerLocation.redacted(ledger), reason: "no such file")
             }
             let holder = try opened.breakLock(force: force)
             if json {
