@@ -162,7 +162,8 @@ package struct FakeBinanceConfig: Sendable, Codable, Equatable {
         }
     }
 
-    /// The IP's request-weight budget per window (`0` = unlimited), shared by every client on the machine.
+    /// Each client IP's request-weight budget per window (`0` = unlimited), shared by every client on one machine
+    /// (one address); clients on other hosts (other addresses) have budgets of their own, as on Binance.
     package struct Weight: Sendable, Codable, Equatable {
         package var limit: Int
         package var windowMs: Int64

@@ -53,8 +53,12 @@ package struct FakeBinanceRouter: Sendable {
     static let coinmWindowMs: Int64 = 200 * Timeframe.dayMs
 
     /// Answers `GET path?query`.
-    /// - Parameter client: who asks (the `X-Client` header), for the per-client weight count.
-    package func respond(path: String, query: String, client: String = "tool") -> FakeResponse {
+    /// - Parameters:
+    ///   - client: who asks (the `X-Client` header), for the per-client weight count.
+    ///   - address: the client's IP address: whose weight budget the request is charged to.
+    package func respond(
+        path: String, query: String, client: String = "tool", address: String = "127.0.0.1"
+    ) -> FakeResponse {
         if path.hasPrefix("/data/") { return archive.respond(path: path) }
         let market: MarketKind
         let endpoint: Substring
@@ -99,7 +103,7 @@ package struct FakeBinanceRouter: Sendable {
         }
         switch state.admit(
             weight: weight, isKlines: endpoint == "klines", path: query.isEmpty ? path : path + "?" + query,
-            client: client)
+            client: client, address: address)
         {
         case .rateLimited(let used, let retryAfter):
             var response = FakeResponse.error(

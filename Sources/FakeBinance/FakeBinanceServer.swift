@@ -9,21 +9,25 @@ import NIOPosix
 /// responses).
 package final class FakeBinanceServer: Sendable {
     package let port: Int
+    /// The address it listens on: 127.0.0.1, or a test's own network-namespace host address.
+    package let host: String
     package let state: FakeBinanceState
     private let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
     private let task: Task<Void, Never>
 
-    package var baseURL: String { "http://127.0.0.1:\(port)" }
+    package var baseURL: String { "http://\(host):\(port)" }
 
-    /// Starts a server on `127.0.0.1:port` (0 = a free port).
-    package static func start(config: FakeBinanceConfig, port: Int = 0) async throws -> FakeBinanceServer {
+    /// Starts a server on `host:port` (0 = a free port): loopback, or an address a test made for its own hosts.
+    package static func start(
+        config: FakeBinanceConfig, port: Int = 0, host: String = "127.0.0.1"
+    ) async throws -> FakeBinanceServer {
         let state = FakeBinanceState(config: config)
         let router = FakeBinanceRouter(state: state)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: "127.0.0.1", port: port) { child in
+            .bind(host: host, port: port) { child in
                 child.eventLoop.makeCompletedFuture {
                     try child.pipeline.syncOperations.configureHTTPServerPipeline()
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
@@ -40,15 +44,16 @@ package final class FakeBinanceServer: Sendable {
                 }
             }
         }
-        return FakeBinanceServer(port: boundPort, state: state, channel: channel, task: task)
+        return FakeBinanceServer(port: boundPort, host: host, state: state, channel: channel, task: task)
     }
 
     private init(
-        port: Int, state: FakeBinanceState,
+        port: Int, host: String, state: FakeBinanceState,
         channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>,
         task: Task<Void, Never>
     ) {
         self.port = port
+        self.host = host
         self.state = state
         self.channel = channel
         self.task = task
@@ -67,6 +72,7 @@ package final class FakeBinanceServer: Sendable {
         _ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, router: FakeBinanceRouter
     ) async {
         do {
+            let address = connection.channel.remoteAddress?.ipAddress ?? "unknown"
             try await connection.executeThenClose { inbound, outbound async throws -> Void in
                 var head: HTTPRequestHead?
                 for try await part in inbound {
@@ -77,7 +83,7 @@ package final class FakeBinanceServer: Sendable {
                         guard let request = head else { continue }
                         let (path, query) = split(request.uri)
                         let client = request.headers["X-Client"].first ?? "tool"
-                        let response = router.respond(path: path, query: query, client: client)
+                        let response = router.respond(path: path, query: query, client: client, address: address)
                         switch response.fault {
                         case .reset:
                             // SO_LINGER 0 turns the close into a TCP reset.

@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 
-/// The fake's mutable state, shared by every connection: the IP's weight window, 429 strikes and bans, the fault
-/// generator and counters. One lock; every method is short.
+/// The fake's mutable state, shared by every connection: each client IP's weight window, 429 strikes and bans (as
+/// Binance keeps them, per IP: every client on one machine shares one budget, clients on other hosts have their
+/// own), the fault generator and counters. One lock; every method is short.
 package final class FakeBinanceState: Sendable {
     /// What the server has seen, for tests and benchmarks.
     package struct Stats: Sendable, Equatable, Codable {
@@ -18,6 +19,12 @@ package final class FakeBinanceState: Sendable {
         /// Weight admitted per window (keyed by the window's start, ms) and per client (the request's `X-Client`
         /// header, `tool` without one): how much of a window each client of the IP spent. The last 512 windows.
         package var windows: [Int64: [String: Int]] = [:]
+        /// Weight admitted per client IP address.
+        package var weightByAddress: [String: Int] = [:]
+        /// Klines requests admitted per client IP address.
+        package var klinesByAddress: [String: Int] = [:]
+        /// How many times each klines query (path and query string) was admitted: a chunk fetched twice shows.
+        package var klinesQueries: [String: Int] = [:]
     }
 
     /// The verdict on one request's weight.
@@ -39,7 +46,8 @@ package final class FakeBinanceState: Sendable {
         case truncated
     }
 
-    private struct Inner {
+    /// One client IP's weight window, strikes and ban.
+    private struct Budget {
         var windowStart: Int64 = 0
         var used = 0
         /// 429s answered whose Retry-After has not yet passed.
@@ -47,6 +55,10 @@ package final class FakeBinanceState: Sendable {
         var strikes = 0
         var bannedUntil: Int64 = 0
         var bans = 0
+    }
+
+    private struct Inner {
+        var budgets: [String: Budget] = [:]
         var rng: UInt64
         var stats = Stats()
     }
@@ -81,15 +93,29 @@ package final class FakeBinanceState: Sendable {
 
     /// Charges `weight` to the IP, or refuses it (429, escalating to 418 bans for those who keep going).
     package func admit(
-        weight: Int, isKlines: Bool, path: String = "", client: String = "tool", now: Int64 = FakeBinanceState.wallMs()
+        weight: Int, isKlines: Bool, path: String = "", client: String = "tool", address: String = "127.0.0.1",
+        now: Int64 = FakeBinanceState.wallMs()
     )
         -> Admission
     {
-        inner.withLock { s in
-            s.stats.requests += 1
-            s.stats.recent.append(path)
-            if s.stats.recent.count > 64 { s.stats.recent.removeFirst() }
-            if isKlines { s.stats.klinesRequests += 1 }
+        inner.withLock { inner in
+            var budget = inner.budgets[address] ?? Budget()
+            defer { inner.budgets[address] = budget }
+            return Self.admit(
+                weight: weight, isKlines: isKlines, path: path, client: client, address: address, now: now,
+                budget: &budget, stats: &inner.stats, config: config)
+        }
+    }
+
+    private static func admit(
+        weight: Int, isKlines: Bool, path: String, client: String, address: String, now: Int64, budget s: inout Budget,
+        stats: inout Stats, config: FakeBinanceConfig
+    ) -> Admission {
+        do {
+            stats.requests += 1
+            stats.recent.append(path)
+            if stats.recent.count > 64 { stats.recent.removeFirst() }
+            if isKlines { stats.klinesRequests += 1 }
             let window = config.weight.windowMs
             let start = now - now % window
             if start != s.windowStart {
@@ -98,7 +124,7 @@ package final class FakeBinanceState: Sendable {
             }
             let remainingWindow = Int((start + window - now + 999) / 1000)
             if now < s.bannedUntil {
-                s.stats.banned += 1
+                stats.banned += 1
                 return .banned(
                     used: s.used, untilMs: s.bannedUntil, retryAfter: Int((s.bannedUntil - now + 999) / 1000))
             }
@@ -110,23 +136,28 @@ package final class FakeBinanceState: Sendable {
                     s.bans += 1
                     s.strikes = 0
                     s.bannedUntil = now + Int64(seconds) * 1000
-                    s.stats.banned += 1
-                    s.stats.bansIssued += 1
+                    stats.banned += 1
+                    stats.bansIssued += 1
                     return .banned(used: s.used, untilMs: s.bannedUntil, retryAfter: seconds)
                 }
-                s.stats.rateLimited += 1
+                stats.rateLimited += 1
                 return .rateLimited(used: s.used, retryAfter: max(1, Int((s.cooldownUntil - now + 999) / 1000)))
             }
             if config.weight.limit > 0 && s.used + weight > config.weight.limit {
                 s.cooldownUntil = start + window
-                s.stats.rateLimited += 1
+                stats.rateLimited += 1
                 return .rateLimited(used: s.used, retryAfter: max(1, remainingWindow))
             }
             s.used += weight
-            s.stats.weightUsed += weight
-            s.stats.windows[start, default: [:]][client, default: 0] += weight
-            if s.stats.windows.count > 512, let oldest = s.stats.windows.keys.min() {
-                s.stats.windows.removeValue(forKey: oldest)
+            stats.weightUsed += weight
+            stats.windows[start, default: [:]][client, default: 0] += weight
+            stats.weightByAddress[address, default: 0] += weight
+            if isKlines {
+                stats.klinesByAddress[address, default: 0] += 1
+                stats.klinesQueries[path, default: 0] += 1
+            }
+            if stats.windows.count > 512, let oldest = stats.windows.keys.min() {
+                stats.windows.removeValue(forKey: oldest)
             }
             return .admitted(used: s.used)
         }

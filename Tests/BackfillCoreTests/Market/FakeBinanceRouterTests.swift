@@ -83,6 +83,26 @@ struct FakeBinanceRouterTests {
                 == .banned(used: 1, untilMs: later + 2 + 240_000, retryAfter: 240), "the second ban is twice as long")
     }
 
+    /// Binance keeps weight per IP: a second address has a budget of its own, and a banned address bans no other.
+    @Test func weightIsKeptPerClientAddress() {
+        let state = FakeBinanceState(
+            config: FakeBinanceConfig(
+                weight: .init(limit: 2), bans: .init(strikes: 1, baseSeconds: 120, maxSeconds: 259_200)))
+        let t0: Int64 = 1_700_000_000_000 - 1_700_000_000_000 % 60_000
+        #expect(state.admit(weight: 2, isKlines: true, path: "/a", address: "10.0.0.2", now: t0) == .admitted(used: 2))
+        #expect(
+            state.admit(weight: 1, isKlines: true, path: "/b", address: "10.0.0.2", now: t0 + 1)
+                == .rateLimited(used: 2, retryAfter: 60))
+        #expect(
+            state.admit(weight: 1, isKlines: true, path: "/b", address: "10.0.0.2", now: t0 + 2)
+                == .banned(used: 2, untilMs: t0 + 2 + 120_000, retryAfter: 120))
+        #expect(state.admit(weight: 2, isKlines: true, path: "/b", address: "10.0.0.3", now: t0 + 3) == .admitted(used: 2))
+        let stats = state.stats
+        #expect(stats.weightByAddress == ["10.0.0.2": 2, "10.0.0.3": 2])
+        #expect(stats.klinesByAddress == ["10.0.0.2": 1, "10.0.0.3": 1])
+        #expect(stats.klinesQueries == ["/a": 1, "/b": 1])
+    }
+
     @Test func gapsPerSymbolAndOffGridCandles() throws {
         var market = MarketConfig.standard
         market.gaps.append(.init(utc(2024, 1, 2), utc(2024, 1, 3), symbolId: "ETHUSDT", market: .spot))
