@@ -9,6 +9,9 @@ package enum CommitResult: Sendable, Equatable {
     case duplicate(existingPath: String)
     /// An empty task recorded as a confirmed exchange gap.
     case gap
+    /// Cooperating workers: this worker's lease on the task was taken over (it had expired); nothing was
+    /// registered, the other worker's result counts.
+    case leaseLost
 }
 
 /// One task's result waiting for the next group commit (``Ledger/commit(_:coverage:exchange:market:actor:at:)``).
@@ -25,11 +28,14 @@ package struct PendingCommit: Sendable {
     /// With a file of a market that is not trading: the end of the task after its last candle, recorded as a
     /// confirmed exchange gap in the same transaction (the planner continues it while the market stays so).
     package var trailingGap: TimeRange?
+    /// Cooperating workers: the chunk task this result is for, marked done in the same transaction.
+    package var taskKey: String?
 
-    package init(_ kind: Kind, pair: Pair, trailingGap: TimeRange? = nil) {
+    package init(_ kind: Kind, pair: Pair, trailingGap: TimeRange? = nil, taskKey: String? = nil) {
         self.kind = kind
         self.pair = pair
         self.trailingGap = trailingGap
+        self.taskKey = taskKey
     }
 
     var range: TimeRange {
@@ -66,18 +72,30 @@ extension Ledger {
     /// ``commit(_:watermark:actor:at:)`` or ``commitGap(exchange:market:pair:range:watermark:actor:at:)`` would, and
     /// moves each pair's watermark to the end of its coverage contiguous from its first candle. The write runs off
     /// the caller's thread.
+    ///
+    /// With `leaseOwner` (cooperating workers, §13), each entry's task is marked done in the same transaction, and
+    /// an entry whose lease was taken over is not registered (``CommitResult/leaseLost``); each watermark is moved
+    /// under its row lock by the pair's coverage as the ledger holds it (every worker's files), not by this
+    /// worker's view.
     /// - Parameter coverage: each pair's files ∪ gaps before the batch.
     /// - Returns: one result per entry, and the coverage after the batch (duplicates add none).
     package func commit(
         _ batch: [PendingCommit], coverage: [Pair: RangeSet], exchange: ExchangeKind, market: MarketKind,
-        actor: String, at now: Int64 = Ledger.nowMs()
+        actor: String, leaseOwner: String? = nil, at now: Int64 = Ledger.nowMs()
     ) async throws -> (results: [CommitResult], coverage: [Pair: RangeSet]) {
-        try await write { db in
+        let rowLock = backend == .postgresql ? " FOR UPDATE" : ""
+        return try await write { db in
             var coverage = coverage
             var results: [CommitResult] = []
             results.reserveCapacity(batch.count)
             var moved: Set<Pair> = []
             for entry in batch {
+                if let leaseOwner, let key = entry.taskKey {
+                    guard try Self.finishTask(key, owner: leaseOwner, at: now, db: db) else {
+                        results.append(.leaseLost)
+                        continue
+                    }
+                }
                 switch entry.kind {
                 case .file(let file):
                     if let existing = try Self.registeredPath(
@@ -101,10 +119,15 @@ extension Ledger {
                 moved.insert(entry.pair)
             }
             for pair in moved.sorted() {
+                let name = WatermarkName.make(exchange: exchange, market: market, pair: pair)
+                if leaseOwner != nil {
+                    _ = try db.fetchOne(
+                        sql: "SELECT value_ms FROM watermarks WHERE name = ?\(rowLock)", arguments: [name])
+                    coverage[pair] = try Self.coverage(exchange: exchange, market: market, pair: pair, db: db)
+                }
                 guard let set = coverage[pair], let first = set.runs.first,
                     let end = set.contiguousEnd(from: first.lowerBound)
                 else { continue }
-                let name = WatermarkName.make(exchange: exchange, market: market, pair: pair)
                 _ = try Self.advanceWatermark(name, to: end, actor: actor, at: now, db: db)
             }
             return (results, coverage)

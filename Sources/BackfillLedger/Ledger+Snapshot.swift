@@ -101,3 +101,29 @@ extension Ledger {
         }
     }
 }
+
+extension Ledger {
+    /// One pair's coverage as the ledger holds it now (files ∪ exchange gaps), inside a transaction: what
+    /// cooperating workers move a watermark by, since each knows only its own commits.
+    static func coverage(
+        exchange: ExchangeKind, market: MarketKind, pair: Pair, db: any LedgerConnection
+    ) throws -> RangeSet {
+        let arguments: [(any LedgerBindable)?] = [
+            exchange.rawValue, market.rawValue, pair.symbol, pair.timeframe.rawValue,
+        ]
+        var ignored = 0
+        let files = try readRanges(
+            """
+            SELECT t_start, t_end FROM files INDEXED BY files_coverage
+            WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ?
+            ORDER BY t_start, t_end
+            """, arguments: arguments, db: db, count: &ignored)
+        let gaps = try readRanges(
+            """
+            SELECT t_start, t_end FROM exchange_gaps
+            WHERE exchange = ? AND market = ? AND symbol = ? AND timeframe = ?
+            ORDER BY t_start, t_end
+            """, arguments: arguments, db: db, count: &ignored)
+        return files.union(gaps)
+    }
+}

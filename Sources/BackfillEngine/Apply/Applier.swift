@@ -34,6 +34,9 @@ package struct Applier: Sendable {
     package var progress = ApplyProgress()
     /// `info`: deferred chunks, confirmed gaps, stopped pairs.
     package var logger: Logger = .silent
+    /// Cooperating workers on a PostgreSQL ledger (§13): each task is claimed by lease before it runs, and marked
+    /// done with its file; `nil` with the single-apply lock (SQLite).
+    package var leases: TaskLeases?
     /// The plan's pairs whose market the exchange lists as not trading (delisted, halted).
     private var notTrading: Set<Pair> { Set(plan.pairs.lazy.filter { !$0.trading }.map(\.pair)) }
 
@@ -58,13 +61,29 @@ package struct Applier: Sendable {
         let io = BlockingIOPool(threads: max(2, parallelism))
         let recorder = Recorder(
             ledger: ledger, exchange: exchange, market: market, landing: landing, io: io, coverage: coverage,
-            actor: actor)
+            actor: actor, leaseOwner: leases?.owner)
+        // A worker's leases live while it does: extended every third of their length.
+        let heartbeat = leases.map { leases in
+            Task.detached {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(max(50, leases.leaseMs / 3)))
+                    if Task.isCancelled { return }
+                    _ = try? leases.ledger.heartbeatTasks(owner: leases.owner, leaseMs: leases.leaseMs)
+                }
+            }
+        }
+        defer { heartbeat?.cancel() }
         do {
             try await runTasks(recorder: recorder, io: io)
         } catch {
+            heartbeat?.cancel()
+            _ = try? leases?.ledger.releaseTasks(owner: leases?.owner ?? "")
             await io.shutdown()
             throw error
         }
+        heartbeat?.cancel()
+        // What a stopped run leaves leased is given back for the others to take at once.
+        if let leases { _ = try? leases.ledger.releaseTasks(owner: leases.owner) }
         await io.shutdown()
         var summary = await recorder.summary
         summary.elapsedMs = Int64((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
@@ -76,13 +95,37 @@ package struct Applier: Sendable {
         let serverNow = plan.nowMs
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
-            for (index, task) in plan.lazyTasks.enumerated() {
+            // Cooperating workers: tasks another worker holds, claimed again once the plan's others are done (they
+            // end done by it, or expired and taken over).
+            var waiting: [PlanTask] = []
+            var tasks = AnyIterator(plan.lazyTasks.makeIterator())
+            var index = -1
+            while true {
+                guard let task = tasks.next() else {
+                    guard let leases, !waiting.isEmpty else { break }
+                    // Everything else is started: wait for the others' leases, a fraction of their length.
+                    while running > 0 {
+                        try await group.next()
+                        running -= 1
+                    }
+                    if shouldStop() {
+                        await recorder.interrupt(remaining: waiting.count)
+                        break
+                    }
+                    try await Task.sleep(for: .milliseconds(max(50, min(2_000, leases.leaseMs / 4))))
+                    let retry = waiting
+                    waiting = []
+                    tasks = AnyIterator(retry.makeIterator())
+                    index = -1
+                    continue
+                }
+                index += 1
                 if running >= parallelism {
                     try await group.next()
                     running -= 1
                 }
                 if shouldStop() {
-                    await recorder.interrupt(remaining: plan.taskCount - index)
+                    await recorder.interrupt(remaining: max(0, plan.taskCount - index) + waiting.count)
                     break
                 }
                 let pair = Pair(symbol: task.symbol, timeframe: task.timeframe)
@@ -90,6 +133,22 @@ package struct Applier: Sendable {
                     await recorder.skip()
                     progress.finished(task, candles: 0, weight: 0)
                     continue
+                }
+                if let leases {
+                    switch try leases.claim(task, exchange: exchange, market: market) {
+                    case .claimed(let takeover):
+                        if takeover {
+                            logger.info("\(pair) \(task.range): lease of a stopped worker taken over")
+                            await recorder.tookOver()
+                        }
+                    case .done:
+                        await recorder.doneElsewhere()
+                        progress.finished(task, candles: 0, weight: 0)
+                        continue
+                    case .leased:
+                        waiting.append(task)
+                        continue
+                    }
                 }
                 await source.announce(task, market: market, serverNowMs: serverNow)
                 group.addTask {
@@ -144,6 +203,7 @@ package struct Applier: Sendable {
         var weight = 0
         defer { progress.finished(task, candles: kept, weight: weight) }
         let pair = Pair(symbol: task.symbol, timeframe: task.timeframe)
+        let key = leases.map { _ in self.key(task) }
         let (landing, columns, exchange, market) = (landing, columns, exchange, market)
         // Adoption needs no request.
         // A stop does not cut a file's stages short: from here to its commit, a task is finished (below too).
@@ -152,7 +212,8 @@ package struct Applier: Sendable {
                 let file = try await io.run({
                     Self.adoptable(task, landing: landing, columns: columns, exchange: exchange, market: market)
                 }),
-                case .registered = try await recorder.commit(PendingCommit(.file(file), pair: pair), adopted: true)
+                case .registered = try await recorder.commit(
+                    PendingCommit(.file(file), pair: pair, taskKey: key), adopted: true)
             else { return nil }
             return file.rows
         }
@@ -195,6 +256,7 @@ package struct Applier: Sendable {
     ) async throws -> Int {
         let pair = Pair(symbol: task.symbol, timeframe: task.timeframe)
         let (landing, columns, exchange, market) = (landing, columns, exchange, market)
+        let key = leases.map { _ in self.key(task) }
         try await pause()
         let grid = task.grid
         let lastExpected = grid.floor(task.range.upperBound - 1)
@@ -215,7 +277,7 @@ package struct Applier: Sendable {
         }
         guard !closed.isEmpty else {
             logger.info("\(pair) \(task.range): no candles, recorded as an exchange gap")
-            _ = try await recorder.commit(PendingCommit(.gap(task.range), pair: pair))
+            _ = try await recorder.commit(PendingCommit(.gap(task.range), pair: pair, taskKey: key))
             return 0
         }
         let bytes = CSVFormat.render(closed, columns: columns)
@@ -235,7 +297,7 @@ package struct Applier: Sendable {
             adopted.source = .adopted
             adopted.stat = try await io.run { try landing.entry(task.path)?.stat }
             _ = try await recorder.commit(
-                PendingCommit(.file(adopted), pair: pair, trailingGap: trailingGap), adopted: true)
+                PendingCommit(.file(adopted), pair: pair, trailingGap: trailingGap, taskKey: key), adopted: true)
             return closed.count
         }
         let partial = try await io.run { try landing.writePartial(bytes, for: task.path) }
@@ -246,13 +308,22 @@ package struct Applier: Sendable {
             return try landing.entry(task.path)?.stat
         }
         try await pause()
-        switch try await recorder.commit(PendingCommit(.file(written), pair: pair, trailingGap: trailingGap)) {
+        switch try await recorder.commit(
+            PendingCommit(.file(written), pair: pair, trailingGap: trailingGap, taskKey: key))
+        {
         case .duplicate(let existing) where existing != task.path:
             try await io.run { try landing.remove(task.path) }
-        case .registered, .duplicate, .gap:
+        case .registered, .duplicate, .gap, .leaseLost:
+            // A lost lease leaves the file: the worker that took the task over writes the same bytes there.
             break
         }
         return closed.count
+    }
+
+    /// The task's lease key (the same on every worker).
+    func key(_ task: PlanTask) -> String {
+        Ledger.taskKey(
+            exchange: exchange, market: market, symbol: task.symbol, timeframe: task.timeframe, range: task.range)
     }
 
     /// Runs `body` in a task of its own, which the caller's cancellation (a stop) does not reach.
@@ -279,6 +350,7 @@ package struct Applier: Sendable {
         let io: BlockingIOPool
         var coverage: [Pair: RangeSet]
         let actor: String
+        let leaseOwner: String?
         var summary = ApplySummary()
         private var failed: Set<Pair> = []
         private var pending:
@@ -288,7 +360,7 @@ package struct Applier: Sendable {
 
         init(
             ledger: Ledger, exchange: ExchangeKind, market: MarketKind, landing: LandingArea, io: BlockingIOPool,
-            coverage: [Pair: RangeSet], actor: String
+            coverage: [Pair: RangeSet], actor: String, leaseOwner: String? = nil
         ) {
             self.ledger = ledger
             self.exchange = exchange
@@ -297,7 +369,12 @@ package struct Applier: Sendable {
             self.io = io
             self.coverage = coverage
             self.actor = actor
+            self.leaseOwner = leaseOwner
         }
+
+        func tookOver() { summary.tasksTakenOver = (summary.tasksTakenOver ?? 0) + 1 }
+
+        func doneElsewhere() { summary.tasksDoneElsewhere = (summary.tasksDoneElsewhere ?? 0) + 1 }
 
         func countRequest() { summary.requests += 1 }
 
@@ -361,7 +438,8 @@ package struct Applier: Sendable {
                     let landing = landing
                     if !paths.isEmpty { try await io.run { try landing.syncDirectories(of: paths) } }
                     let (results, after) = try await ledger.commit(
-                        batch.map(\.entry), coverage: coverage, exchange: exchange, market: market, actor: actor)
+                        batch.map(\.entry), coverage: coverage, exchange: exchange, market: market, actor: actor,
+                        leaseOwner: leaseOwner)
                     coverage = after
                     for (item, result) in zip(batch, results) {
                         switch (result, item.entry.kind) {
@@ -372,6 +450,8 @@ package struct Applier: Sendable {
                             if existing != file.path { summary.duplicatesDeleted += 1 }
                         case (.gap, _):
                             summary.gapsConfirmed += 1
+                        case (.leaseLost, _):
+                            summary.tasksDoneElsewhere = (summary.tasksDoneElsewhere ?? 0) + 1
                         default:
                             break
                         }

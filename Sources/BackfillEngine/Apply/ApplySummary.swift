@@ -46,6 +46,10 @@ package struct ApplySummary: Sendable, Equatable, Codable {
     package var unavailable: Int?
     /// Files the ledger knows were made from an archive file since re-uploaded (`remote_changed`, reported only).
     package var remoteChanged: Int?
+    /// Cooperating workers (PostgreSQL ledger): chunks another worker registered, and chunks whose lease this
+    /// worker took over from one that stopped (`nil` on SQLite: not printed).
+    package var tasksDoneElsewhere: Int?
+    package var tasksTakenOver: Int?
 
     package init() {}
 
@@ -87,6 +91,10 @@ package struct ApplySummary: Sendable, Equatable, Codable {
         if let unavailable, unavailable > 0 {
             line += "\(unavailable) chunks not in the archive left for a later run, "
         }
+        if let tasksDoneElsewhere, tasksDoneElsewhere > 0 {
+            line += "\(tasksDoneElsewhere) chunks done by other workers, "
+        }
+        if let tasksTakenOver, tasksTakenOver > 0 { line += "\(tasksTakenOver) leases taken over, " }
         line += "\(requests) requests, "
         if let retries, let rateLimited, let weightUsed {
             line += "\(retries) retries, \(rateLimited) × 429, weight \(weightUsed), "
@@ -115,6 +123,8 @@ package struct ApplySummary: Sendable, Equatable, Codable {
         case archiveFallbacks = "archive_fallbacks"
         case unavailable = "archive_unavailable"
         case remoteChanged = "remote_changed"
+        case tasksDoneElsewhere = "chunks_done_elsewhere"
+        case tasksTakenOver = "leases_taken_over"
     }
 }
 

@@ -115,7 +115,7 @@ package struct ExternalRegistration: Sendable {
             return Registered(id: newId, file: file, held: held, watermark: watermark)
         case .duplicate(let existing):
             throw Failure.duplicate(file: filePath, existing: existing)
-        case .gap:
+        case .gap, .leaseLost:
             throw Failure.unreadable(file: filePath)
         }
     }

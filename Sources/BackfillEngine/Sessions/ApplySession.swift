@@ -26,6 +26,8 @@ package struct ApplySession: Sendable {
     package var lockTimeoutMs: Int64
     /// Test hook (hidden `--stage-delay-ms`): pause after each stage of each task.
     package var stageDelayMs = 0
+    /// Cooperating workers (PostgreSQL ledger): how long a chunk task's lease lasts without a heartbeat.
+    package var taskLeaseMs = TaskLeases.defaultLeaseMs
     /// Set by the first SIGINT/SIGTERM: no new task starts.
     package var shouldStop: @Sendable () -> Bool = { false }
     /// Counters for the progress display.
@@ -158,7 +160,9 @@ package struct ApplySession: Sendable {
                 throw error
             }
         }
-        let lockedLedger = dryRun ? nil : ledger
+        // SQLite: one apply at a time (the lock). PostgreSQL: any number of workers, on any hosts, each task claimed
+        // by lease (§13).
+        let lockedLedger = dryRun || ledger?.coordinatesWorkers == true ? nil : ledger
         if let lockedLedger { try await Self.lock(lockedLedger, owner: owner, timeoutMs: lockTimeoutMs) }
         let heartbeat = Task {
             while !Task.isCancelled {
@@ -251,6 +255,11 @@ package struct ApplySession: Sendable {
         if case .saved = input {
             audit.repairs.removeAll { if case .adopt = $0 { true } else { false } }
         }
+        if ledger.coordinatesWorkers {
+            // Another worker's `.partial` may be a file it is writing right now: left alone (one left by a killed
+            // worker is written over when its task is run again).
+            audit.repairs.removeAll { if case .delete(let path) = $0 { path.hasSuffix(".partial") } else { false } }
+        }
         try ledger.recordStat(audit.statsSeen.map { (id: $0.key, stat: $0.value) })
         var repairs = Repairer.Outcome()
         if !audit.repairs.isEmpty {
@@ -292,6 +301,9 @@ package struct ApplySession: Sendable {
         applier.shouldStop = shouldStop
         applier.progress = progress
         applier.logger = logger
+        if ledger.coordinatesWorkers {
+            applier.leases = TaskLeases(ledger: ledger, owner: TaskLeases.owner(), leaseMs: taskLeaseMs)
+        }
         logger.info("applying \(plan.taskCount) chunks with parallelism \(parallelism)")
         progress.start(plan: plan, weightLimit: limit, counters: applier.source.counters)
         do {

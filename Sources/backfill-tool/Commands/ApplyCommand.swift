@@ -91,6 +91,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 input: input, frozenNowMs: debug.nowMs, parallelism: parallelism, apiKey: environment["API_KEY"],
                 lockTimeoutMs: lockTimeout.milliseconds)
             session.stageDelayMs = TestHooks.stageDelayMs(environment)
+            session.taskLeaseMs = try TaskLeaseSetting.leaseMs(environment)
             session.logger = Bootstrap.logger(global.logLevel)
             let stop = StopSignals.install()
             session.shouldStop = { stop.requested }

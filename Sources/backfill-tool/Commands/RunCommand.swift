@@ -40,6 +40,7 @@ struct RunCommand: AsyncParsableCommand {
             var session = ApplySession(
                 loaded: loaded, frozenNowMs: nil, parallelism: nil, apiKey: environment["API_KEY"])
             session.stageDelayMs = TestHooks.stageDelayMs(environment)
+            session.taskLeaseMs = try TaskLeaseSetting.leaseMs(environment)
             session.logger = Bootstrap.logger(global.logLevel)
             let stop = StopSignals.install()
             session.shouldStop = { stop.requested }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import BackfillEngine
 import BackfillModel
+import Foundation
 
 /// Options every command that reads a plan accepts.
 struct GlobalOptions: ParsableArguments {
@@ -49,5 +51,19 @@ enum TestHooks {
 
     static func stageDelayMs(_ environment: [String: String]) -> Int {
         environment[stageDelayVariable].flatMap { Int($0) }.map { min(max(0, $0), 10_000) } ?? 0
+    }
+}
+
+/// Cooperating workers on a PostgreSQL ledger (§13): how long a chunk task's lease lasts without a heartbeat
+/// (`BACKFILL_TASK_LEASE_MS`, 1 s to 1 h; default 60 s). A worker killed mid-run holds its tasks this long.
+enum TaskLeaseSetting {
+    static let variable = "BACKFILL_TASK_LEASE_MS"
+
+    static func leaseMs(_ environment: [String: String]) throws -> Int64 {
+        guard let text = environment[variable] else { return TaskLeases.defaultLeaseMs }
+        guard let value = Int64(text.trimmingCharacters(in: .whitespaces)), (1_000...3_600_000).contains(value) else {
+            throw ValidationError("\(variable) must be 1000...3600000 (milliseconds), not '\(text.prefix(20))'")
+        }
+        return value
     }
 }

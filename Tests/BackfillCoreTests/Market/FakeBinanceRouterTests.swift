@@ -96,7 +96,8 @@ struct FakeBinanceRouterTests {
         #expect(
             state.admit(weight: 1, isKlines: true, path: "/b", address: "10.0.0.2", now: t0 + 2)
                 == .banned(used: 2, untilMs: t0 + 2 + 120_000, retryAfter: 120))
-        #expect(state.admit(weight: 2, isKlines: true, path: "/b", address: "10.0.0.3", now: t0 + 3) == .admitted(used: 2))
+        #expect(
+            state.admit(weight: 2, isKlines: true, path: "/b", address: "10.0.0.3", now: t0 + 3) == .admitted(used: 2))
         let stats = state.stats
         #expect(stats.weightByAddress == ["10.0.0.2": 2, "10.0.0.3": 2])
         #expect(stats.klinesByAddress == ["10.0.0.2": 1, "10.0.0.3": 1])
