@@ -2,7 +2,10 @@
 # A throwaway PostgreSQL cluster for the tests and benchmarks: its own data directory (a new temporary directory),
 # its own port on 127.0.0.1, run as the `postgres` user from Debian's packages.
 #
-#   Scripts/postgres-cluster.sh start [PORT]   prints DIR=<data directory> and URL=<superuser URL for the tests>
+#   Scripts/postgres-cluster.sh start [PORT] [ADDRESSES]
+#                                              prints DIR=<data directory> and URL=<the tests' role's URL>; ADDRESSES
+#                                              (default 127.0.0.1) may add a test's own namespace host address
+#                                              (clients from 10.0.0.0/8 are let in with the password)
 #   Scripts/postgres-cluster.sh stop DIR       stops the cluster and removes its directory
 #
 # The tests' role `backfill` has a password (scram-sha-256 over TCP), so the URL, PGPASSWORD and .pgpass paths are
@@ -30,7 +33,11 @@ as_postgres() {
 case "${1:-}" in
 start)
     bin=$(bin_dir)
-    port=${2:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+    port=${2:-0}
+    if [ "$port" = "0" ]; then
+        port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    fi
+    listen=${3:-127.0.0.1}
     dir=$(mktemp -d "${TMPDIR:-/tmp}/backfill-pg.XXXXXX")
     chmod 755 "$dir"
     if [ "$(id -u)" = "0" ]; then chown postgres: "$dir"; fi
@@ -41,9 +48,10 @@ start)
         --pwfile="$dir/pwfile" -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
     rm -f "$dir/pwfile"
+    echo "host all all 10.0.0.0/8 scram-sha-256" >> "$dir/data/pg_hba.conf"
     as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >/dev/null \
-        || { cat "$dir/server.log" >&2; exit 1; }
+        -o "-p $port -k $dir -c listen_addresses=$listen -c max_connections=200 -c fsync=off" start >"$dir/pg_ctl.log" 2>&1 \
+        || { cat "$dir/pg_ctl.log" "$dir/server.log" >&2; exit 1; }
     as_postgres "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
         -c "CREATE ROLE backfill LOGIN CREATEDB PASSWORD '$password'" >/dev/null
     echo "DIR=$dir"

@@ -6,11 +6,13 @@ import BackfillSpec
 import FakeBinance
 import Foundation
 
-/// Starts the fake Binance on a free loopback port for the duration of `body`.
+/// Starts the fake Binance on a free port of `host` (loopback, or a test's own hosts' gateway) for the duration of
+/// `body`.
 package func withFakeBinance<T>(
-    _ config: FakeBinanceConfig = FakeBinanceConfig(), _ body: (FakeBinanceServer) async throws -> T
+    _ config: FakeBinanceConfig = FakeBinanceConfig(), host: String = "127.0.0.1",
+    _ body: (FakeBinanceServer) async throws -> T
 ) async throws -> T {
-    let server = try await FakeBinanceServer.start(config: config)
+    let server = try await FakeBinanceServer.start(config: config, host: host)
     do {
         let result = try await body(server)
         await server.shutdown()

@@ -83,6 +83,52 @@ package enum PostgresTestServer {
     }
 }
 
+/// A PostgreSQL cluster of one test's own (`Scripts/postgres-cluster.sh`), listening on 127.0.0.1 and the addresses
+/// it was given (a test's hosts reach it there); stopped and removed when the value is released.
+package final class TestPostgresCluster: Sendable {
+    /// The tests' role's URL on 127.0.0.1.
+    package let url: String
+    package let port: Int
+    private let directory: String
+
+    package init(listen addresses: [String]) throws {
+        let result = ToolRunner.runCaptured(
+            "/bin/bash",
+            [
+                PostgresTestServer.repositoryRoot.appendingPathComponent("Scripts/postgres-cluster.sh").path, "start",
+                "0", (["127.0.0.1"] + addresses).joined(separator: ","),
+            ])
+        var fields: [String: String] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { fields[String(parts[0])] = String(parts[1]) }
+        }
+        guard result.status == 0, let url = fields["URL"], let directory = fields["DIR"],
+            let port = url.split(separator: ":").last?.split(separator: "/").first.flatMap({ Int($0) })
+        else {
+            throw PostgresUnavailable(reason: "Scripts/postgres-cluster.sh failed: \(result.stderr.prefix(300))")
+        }
+        self.url = url
+        self.port = port
+        self.directory = directory
+    }
+
+    /// The URL of database `name` reached at `host`.
+    package func url(database name: String, host: String) -> String {
+        url.replacingOccurrences(of: "@127.0.0.1:", with: "@\(host):").replacingOccurrences(
+            of: "/postgres", with: "/\(name)")
+    }
+
+    deinit {
+        _ = ToolRunner.runCaptured(
+            "/bin/bash",
+            [
+                PostgresTestServer.repositoryRoot.appendingPathComponent("Scripts/postgres-cluster.sh").path, "stop",
+                directory,
+            ])
+    }
+}
+
 /// One test's database.
 package struct TemporaryPostgresDatabase: Sendable {
     package let serverURL: String

@@ -27,6 +27,8 @@ package struct ToolRunner: Sendable {
 
     package var executable: URL
     package var environment: [String: String]
+    /// A command the tool runs under (`ip netns exec NS`: on a test's own host).
+    package var prefix: [String] = []
 
     package init(product: String = "backfill-tool", environment: [String: String] = [:]) {
         executable = Self.productsDirectory.appendingPathComponent(product)
@@ -35,12 +37,21 @@ package struct ToolRunner: Sendable {
         self.environment = env
     }
 
+    private func setCommand(_ process: Process, _ arguments: [String]) {
+        if let first = prefix.first {
+            process.executableURL = URL(fileURLWithPath: first)
+            process.arguments = Array(prefix.dropFirst()) + [executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
+    }
+
     /// Starts the tool in `directory` with its output discarded and returns at once (the crash tests kill it).
     package func start(_ arguments: [String], in directory: URL) throws -> Process {
         let process = Process()
-        process.executableURL = executable
+        setCommand(process, arguments)
         process.environment = environment
-        process.arguments = arguments
         process.currentDirectoryURL = directory
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -64,8 +75,7 @@ package struct ToolRunner: Sendable {
     /// Runs the tool in `directory` and waits for it, blocking the calling thread: never call it from a task.
     func runBlocking(_ arguments: [String], in directory: String) throws -> Result {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        setCommand(process, arguments)
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.environment = environment
         let out = Pipe()
@@ -98,35 +108,40 @@ package struct ToolRunner: Sendable {
 }
 
 extension ToolRunner {
-    /// Runs another program (a script, psql) to its end, blocking the calling thread; both streams are read while it
-    /// runs.
+    /// Runs another program (a script, psql, ip) to its end, blocking the calling thread, its output collected in
+    /// temporary files. posix_spawn and waitpid, not Foundation's Process: a script that starts a daemon (the
+    /// PostgreSQL cluster) left Process waiting for an exit it had missed.
     package static func runCaptured(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil
     ) -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return (127, "", "cannot run \(executable): \(error)") }
-        let outData = Locked(Data())
-        let outDone = DispatchSemaphore(value: 0)
-        let reader = Thread {
-            outData.set(out.fileHandleForReading.readDataToEndOfFile())
-            outDone.signal()
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("backfill-run-\(UUID().uuidString)")
+        let outPath = base.path + ".out"
+        let errPath = base.path + ".err"
+        defer {
+            unlink(outPath)
+            unlink(errPath)
         }
-        reader.start()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        outDone.wait()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: outData.get(), as: UTF8.self),
-            String(decoding: errData, as: UTF8.self)
-        )
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        let variables =
+            (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") }
+            + [nil]
+        defer { for pointer in variables { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, variables)
+        guard spawned == 0 else { return (127, "", "cannot run \(executable): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        return (exit, out, err)
     }
 }
 

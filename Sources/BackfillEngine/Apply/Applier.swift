@@ -112,7 +112,7 @@ package struct Applier: Sendable {
                         await recorder.interrupt(remaining: waiting.count)
                         break
                     }
-                    try await Task.sleep(for: .milliseconds(max(50, min(2_000, leases.leaseMs / 4))))
+                    try await Task.sleep(for: .milliseconds(max(50, min(250, leases.leaseMs / 4))))
                     let retry = waiting
                     waiting = []
                     tasks = AnyIterator(retry.makeIterator())
