@@ -35,7 +35,19 @@ start)
     bin=$(bin_dir)
     port=${2:-0}
     if [ "$port" = "0" ]; then
-        port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        # Below Linux's ephemeral range (32768 and up): no client connection can be holding it as its local port.
+        port=$(python3 -c '
+import random, socket
+for _ in range(200):
+    port = random.randint(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    print(port)
+    break
+')
     fi
     listen=${3:-127.0.0.1}
     dir=$(mktemp -d "${TMPDIR:-/tmp}/backfill-pg.XXXXXX")
@@ -49,7 +61,7 @@ start)
         || { cat "$dir/initdb.log" >&2; exit 1; }
     rm -f "$dir/pwfile"
     echo "host all all 10.0.0.0/8 scram-sha-256" >> "$dir/data/pg_hba.conf"
-    as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 180 \
         -o "-p $port -k $dir -c listen_addresses=$listen -c max_connections=200 -c fsync=off" start >"$dir/pg_ctl.log" 2>&1 \
         || { cat "$dir/pg_ctl.log" "$dir/server.log" >&2; exit 1; }
     as_postgres "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \

@@ -20,6 +20,8 @@ struct Arguments {
     var files = 1_000_000
     var runs = 5
     var dir: String?
+    /// A PostgreSQL ledger URL (`plan --ledger`, `ledger-ops --postgres`).
+    var ledger: String?
 
     init(_ argv: [String]) {
         var rest = argv.dropFirst()
@@ -33,6 +35,7 @@ struct Arguments {
             case "--files": files = Int(value) ?? files
             case "--runs": runs = Int(value) ?? runs
             case "--dir": dir = value
+            case "--ledger", "--postgres": ledger = value
             default:
                 FileHandle.standardError.write(Data("unknown flag \(flag)\n".utf8))
                 exit(64)
@@ -72,7 +75,7 @@ func timeProcess(_ tool: URL, _ arguments: [String], runs: Int, allowed: Set<Int
 func benchmarkPlan(_ args: Arguments) async throws {
     let dir = args.dir ?? NSTemporaryDirectory() + "backfill-bench-\(ProcessInfo.processInfo.processIdentifier)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    let ledgerPath = dir + "/manifest.sqlite"
+    let ledgerPath = args.ledger ?? dir + "/manifest.sqlite"
     let symbols = SimulatedExchange().markets(.spot).prefix(8)
     let timeframes: [Timeframe] = [.m1, .m3]
     let pairs = symbols.flatMap { market in timeframes.map { (market, $0) } }
@@ -80,7 +83,11 @@ func benchmarkPlan(_ args: Arguments) async throws {
     let origin = CivilDate(year: 2017, month: 9, day: 1).epochMs
     let now = CivilDate(year: 2025, month: 1, day: 1).epochMs
 
-    if !FileManager.default.fileExists(atPath: ledgerPath) {
+    let empty =
+        args.ledger == nil
+        ? !FileManager.default.fileExists(atPath: ledgerPath)
+        : ((try Ledger.open(path: ledgerPath, create: false)?.fileCount()) ?? 0) == 0
+    if empty {
         guard let ledger = try Ledger.open(path: ledgerPath, create: true) else { fatalError("cannot create ledger") }
         let build = try seconds {
             var serial = 0
@@ -226,13 +233,59 @@ func benchmarkClient(_ args: Arguments) async throws {
     await server.shutdown()
 }
 
+/// Ledger operations per second on SQLite and PostgreSQL, in one run: `register` (one file per transaction, as
+/// `ledger register` and a consumer's scheduler do) and `claim` (one file per claim, `--limit 1`).
+func benchmarkLedgerOperations(_ args: Arguments) throws {
+    let dir = args.dir ?? NSTemporaryDirectory() + "backfill-bench-ops-\(ProcessInfo.processInfo.processIdentifier)"
+    try? FileManager.default.removeItem(atPath: dir)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    var locations = [("SQLite", dir + "/manifest.sqlite")]
+    if let url = args.ledger { locations.append(("PostgreSQL", url)) }
+    let count = max(100, args.files)
+    let fmt = { (v: Double) in String(format: "%.0f", v) }
+    for (name, location) in locations {
+        guard let ledger = try Ledger.open(path: location, create: true) else { fatalError("cannot open \(name)") }
+        defer { ledger.close() }
+        guard try ledger.fileCount() == 0 else { fatalError("\(name): the ledger is not empty") }
+        let origin = CivilDate(year: 2020, month: 1, day: 1).epochMs
+        let register = try seconds {
+            for i in 0..<count {
+                let lower = origin + Int64(i) * Timeframe.hourMs
+                let range = TimeRange(uncheckedLower: lower, upper: lower + Timeframe.hourMs)
+                let hex = String(i + 1, radix: 16)
+                try ledger.register(
+                    NewFile(
+                        sha256: String(repeating: "0", count: 64 - hex.count) + hex,
+                        path: LandingPath.relativePath(
+                            exchange: .simulated, market: .spot, symbolId: "BTCUSDT", timeframe: .h1, range: range),
+                        exchange: .simulated, market: .spot, symbol: "BTC/USDT", symbolId: "BTCUSDT", timeframe: .h1,
+                        range: range, rows: 1, bytes: 100, source: .external),
+                    actor: "bench")
+            }
+        }
+        let claim = try seconds {
+            for _ in 0..<count {
+                guard try ledger.claim(owner: "bench", limit: 1, leaseMs: 600_000).count == 1 else {
+                    fatalError("\(name): nothing to claim")
+                }
+            }
+        }
+        print(
+            "\(name): register \(fmt(Double(count) / register)) files/s, claim \(fmt(Double(count) / claim)) claims/s "
+                + "(\(count) each, one per transaction)")
+    }
+}
+
 let arguments = Arguments(CommandLine.arguments)
 switch arguments.command {
+case "ledger-ops": try benchmarkLedgerOperations(arguments)
 case "plan": try await benchmarkPlan(arguments)
 case "decode": try benchmarkDecode(arguments)
 case "client": try await benchmarkClient(arguments)
 default:
     FileHandle.standardError.write(
-        Data("usage: backfill-bench plan|decode|client [--files N] [--runs N] [--dir DIR]\n".utf8))
+        Data(
+            "usage: backfill-bench plan|decode|client|ledger-ops [--files N] [--runs N] [--dir DIR] [--ledger URL]\n"
+                .utf8))
     exit(64)
 }

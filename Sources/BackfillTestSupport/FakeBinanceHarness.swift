@@ -23,6 +23,28 @@ package func withFakeBinance<T>(
     }
 }
 
+extension FakeBinanceServer {
+    /// A server on a port below Linux's ephemeral range (32768 and up), for a test that stops it and starts another on
+    /// the same port: no client connection of another test can take the port as its local one in between.
+    package static func startOnStablePort(
+        config: FakeBinanceConfig, port: Int? = nil
+    ) async throws
+        -> FakeBinanceServer
+    {
+        var lastError: (any Error)?
+        for attempt in 0..<50 {
+            do {
+                return try await start(config: config, port: port ?? Int.random(in: 20_000..<32_000))
+            } catch {
+                lastError = error
+                // The same port: give the previous server's socket a moment; a random one: try another.
+                if port != nil { try await Task.sleep(for: .milliseconds(100 * (attempt + 1))) }
+            }
+        }
+        throw lastError ?? CancellationError()
+    }
+}
+
 /// A client on the production transport pointed at `server`; shut the transport down when done.
 package func makeClient(
     _ server: FakeBinanceServer, market: MarketKind = .spot, connections: Int = 4, retry: RetryPolicy = RetryPolicy(),

@@ -202,7 +202,9 @@ struct ArchiveReuploadTests {
     @Test func aReuploadedArchiveFileIsReportedAsRemoteChanged() async throws {
         let dir = try TemporaryDirectory("archive-reupload")
         let clean = FakeBinanceConfig(clock: .init(frozenMs: Self.now), weight: .init(limit: 0))
-        let port = try await withFakeBinance(clean) { server in
+        let first = try await FakeBinanceServer.startOnStablePort(config: clean)
+        let port = try await { () async throws -> Int in
+            let server = first
             try ArchiveApplyTests.writePlan(
                 dir, market: .spot, symbols: ["BTC/USDT"], timeframes: [.h1], start: "2024-01-01", end: "2024-01-15",
                 baseURL: server.baseURL, archive: "auto")
@@ -211,7 +213,8 @@ struct ArchiveReuploadTests {
             let audit = try await ToolRunner().run(["audit", "plan.yaml", "--verify-remote", "20"], in: dir.path)
             #expect(audit.exitCode == 0 && !audit.stdout.contains("remote_changed"), "\(audit.stdout)")
             return server.port
-        }
+        }()
+        await first.shutdown()
         let queue = try DatabaseQueue(path: dir.path("manifest.sqlite"))
         let recorded = try await queue.read { db in
             try Row.fetchAll(db, sql: "SELECT url, sha256, verified_at FROM archive_files")
@@ -223,7 +226,7 @@ struct ArchiveReuploadTests {
         // Binance replaces January's file: same URL, another candle, another checksum.
         var reuploaded = clean
         reuploaded.archive.quirks = ["BTCUSDT-1h-2024-01.zip": .reupload]
-        let server = try await FakeBinanceServer.start(config: reuploaded, port: port)
+        let server = try await FakeBinanceServer.startOnStablePort(config: reuploaded, port: port)
         do {
             let audit = try await ToolRunner().run(["audit", "plan.yaml", "--verify-remote", "20"], in: dir.path)
             #expect(audit.exitCode != 0)

@@ -105,6 +105,39 @@ struct LedgerTests {
         #expect(throws: LedgerError.notADatabase(path: path)) { try Ledger.open(path: path, create: false) }
     }
 
+    /// PostgreSQL: a ledger with a migration this build does not know is refused; a database holding another
+    /// program's tables is refused and left unchanged; an empty one is a ledger only when asked to create it; a
+    /// wrong password is a one-line error that does not repeat it.
+    @Test func postgresLedgersAreRefusedLikeSQLiteOnes() throws {
+        let newer = try PostgresTestServer.makeDatabase("newer")
+        defer { newer.drop() }
+        do {
+            let ledger = try #require(try Ledger.open(path: newer.url, create: true))
+            ledger.close()
+        }
+        try newer.psql("INSERT INTO ledger_migrations (identifier, applied_at) VALUES ('v99', 0)")
+        #expect(throws: LedgerError.newerSchema(path: LedgerLocation.redacted(newer.url), unknownMigration: "v99")) {
+            try Ledger.open(path: newer.url, create: false)
+        }
+
+        let foreign = try PostgresTestServer.makeDatabase("foreign")
+        defer { foreign.drop() }
+        #expect(try Ledger.open(path: foreign.url, create: false) == nil, "an empty database holds no ledger")
+        try foreign.psql("CREATE TABLE orders (id INT)")
+        #expect(throws: LedgerError.self) { try Ledger.open(path: foreign.url, create: true) }
+        #expect(try foreign.psql("SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'") == "1")
+
+        let wrong = foreign.url.replacingOccurrences(of: "backfill-test-password", with: "not-the-password")
+        do {
+            _ = try Ledger.open(path: wrong, create: false)
+            Issue.record("a wrong password was accepted")
+        } catch {
+            let message = "\(error)"
+            #expect(message.contains("authentication failed for user backfill (password from the URL)"), "\(message)")
+            #expect(!message.contains("not-the-password"))
+        }
+    }
+
     /// Raw SQL on either backend, through the ledger's own connection (its errors are ``LedgerError``s).
     func sql(_ ledger: Ledger, _ text: String, _ arguments: [(any LedgerBindable)?] = []) throws {
         try ledger.database.write { db in _ = try db.execute(sql: text, arguments: arguments) }
