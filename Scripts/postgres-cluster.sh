@@ -63,7 +63,7 @@ for _ in range(200):
     echo "host all all 10.0.0.0/8 scram-sha-256" >> "$dir/data/pg_hba.conf"
     as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 180 \
         -o "-p $port -k $dir -c listen_addresses=$listen -c max_connections=200 -c fsync=off" start >"$dir/pg_ctl.log" 2>&1 \
-        || { cat "$dir/pg_ctl.log" "$dir/server.log" >&2; exit 1; }
+        || { tail -n 15 "$dir/server.log" >&2; tail -n 3 "$dir/pg_ctl.log" >&2; rm -rf "$dir"; exit 1; }
     as_postgres "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
         -c "CREATE ROLE backfill LOGIN CREATEDB PASSWORD '$password'" >/dev/null
     echo "DIR=$dir"

@@ -92,12 +92,17 @@ package final class TestPostgresCluster: Sendable {
     private let directory: String
 
     package init(listen addresses: [String]) throws {
-        let result = ToolRunner.runCaptured(
-            "/bin/bash",
-            [
-                PostgresTestServer.repositoryRoot.appendingPathComponent("Scripts/postgres-cluster.sh").path, "start",
-                "0", (["127.0.0.1"] + addresses).joined(separator: ","),
-            ])
+        // Started again on another port when a start fails (a port taken meanwhile); the server's log tail otherwise.
+        var result = (status: Int32(1), stdout: "", stderr: "")
+        for _ in 0..<3 {
+            result = ToolRunner.runCaptured(
+                "/bin/bash",
+                [
+                    PostgresTestServer.repositoryRoot.appendingPathComponent("Scripts/postgres-cluster.sh").path,
+                    "start", "0", (["127.0.0.1"] + addresses).joined(separator: ","),
+                ])
+            if result.status == 0 { break }
+        }
         var fields: [String: String] = [:]
         for line in result.stdout.split(separator: "\n") {
             let parts = line.split(separator: "=", maxSplits: 1)
@@ -106,7 +111,7 @@ package final class TestPostgresCluster: Sendable {
         guard result.status == 0, let url = fields["URL"], let directory = fields["DIR"],
             let port = url.split(separator: ":").last?.split(separator: "/").first.flatMap({ Int($0) })
         else {
-            throw PostgresUnavailable(reason: "Scripts/postgres-cluster.sh failed: \(result.stderr.prefix(300))")
+            throw PostgresUnavailable(reason: "Scripts/postgres-cluster.sh failed: \(result.stderr.suffix(1200))")
         }
         self.url = url
         self.port = port
