@@ -32,6 +32,12 @@ as_postgres() {
 
 case "${1:-}" in
 start)
+    # The server must not inherit its caller's descriptors (a test process holds hundreds, and PostgreSQL refuses to
+    # start with too few left under the limit): all above stderr closed, the limit raised where allowed.
+    for fd in $(ls /proc/$$/fd 2>/dev/null); do
+        if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    ulimit -n 65536 2>/dev/null || true
     bin=$(bin_dir)
     port=${2:-0}
     if [ "$port" = "0" ]; then
